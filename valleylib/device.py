@@ -1,0 +1,76 @@
+"""Where computations run.
+
+This module is the only place in :mod:`valleylib` that asks whether CUDA exists.
+Everything else follows the device and dtype of the tensors it is given.
+
+The default device is CUDA when :func:`torch.cuda.is_available` says so and the CPU
+otherwise; the environment variable ``VALLEYLIB_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``,
+...) overrides that choice.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+__all__ = ["default_device", "describe_device", "set_cpu_threads", "DEVICE_ENV"]
+
+#: Environment variable that overrides :func:`default_device`.
+DEVICE_ENV = "VALLEYLIB_DEVICE"
+
+
+def default_device() -> torch.device:
+    """Return the device new tensors should be created on.
+
+    ``$VALLEYLIB_DEVICE`` wins when set; otherwise CUDA if available, else the CPU.
+
+    Raises:
+        ValueError: if ``$VALLEYLIB_DEVICE`` names an unknown device, or CUDA when
+            none is available.
+
+    >>> default_device().type in {"cpu", "cuda"}
+    True
+    """
+    requested = os.environ.get(DEVICE_ENV, "").strip()
+    if requested:
+        try:
+            device = torch.device(requested)
+        except RuntimeError as err:
+            raise ValueError(
+                f"{DEVICE_ENV}={requested!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'"
+            ) from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{DEVICE_ENV}={requested!r} but CUDA is not available on this machine")
+        return device
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def describe_device(device: torch.device | str | None = None) -> str:
+    """A one-line human description, e.g. ``'cpu (2 threads)'`` or ``'cuda:0 (NVIDIA H100)'``."""
+    device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def set_cpu_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op CPU thread count and return it.
+
+    Batched small-matrix work (many 6x6 to 20x20 networks) is slower with several
+    OpenMP threads on a small machine than with one, because every tiny kernel pays the
+    thread synchronisation (see ``benchmarks/bench_threads.py``). ``threads=None``
+    reads ``$VALLEYLIB_THREADS`` and leaves torch's own choice alone when it is unset.
+    """
+    if threads is None:
+        env = os.environ.get("VALLEYLIB_THREADS", "").strip()
+        if not env:
+            return torch.get_num_threads()
+        try:
+            threads = int(env)
+        except ValueError as err:
+            raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer") from err
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads={threads!r}: expected a positive integer")
+    torch.set_num_threads(threads)
+    return threads

@@ -1,0 +1,184 @@
+"""Named reproductions: ``Config -> run -> result -> scorecard``.
+
+Each module in this package defines ``EXPERIMENT``, an :class:`Experiment`. The registry
+discovers them, so adding a reproduction means adding one module. Chapters and the command
+line call the same :func:`reproduce`, at the budget in force, and plot from its result.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import platform
+import time
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+import torch
+
+from ..budget import BUDGETS, current_budget
+from ..device import default_device, describe_device
+from ..scorecard import Check, format_scorecard
+
+__all__ = ["Experiment", "Report", "experiments", "get_experiment", "reproduce", "to_jsonable"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A reproduction.
+
+    Attributes:
+        name: CLI name (``python -m valleylib reproduce NAME``).
+        title: one line.
+        configs: a frozen config per budget (``smoke``, ``default``, ``full``).
+        run: ``(config, device, out_dir, progress) -> result`` (a JSON-serialisable dict).
+        scorecard: ``result -> list[Check]``.
+        figures: optional ``result -> {name: matplotlib Figure}``, saved as PNG by the CLI.
+    """
+
+    name: str
+    title: str
+    configs: Mapping[str, Any]
+    run: Callable[..., dict]
+    scorecard: Callable[[dict], list]
+    figures: Optional[Callable[[dict], dict]] = None
+
+    def __post_init__(self):
+        missing = [b for b in BUDGETS if b not in self.configs]
+        if missing:
+            raise ValueError(f"experiment {self.name!r}: configs lack budget(s) {missing}")
+
+
+@dataclass
+class Report:
+    """What :func:`reproduce` returns (and the CLI writes as ``NAME.json``)."""
+
+    name: str
+    budget: str
+    device: str
+    config: Any
+    result: dict
+    scorecard: list
+    seconds: float
+    versions: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.scorecard)
+
+    def table(self) -> str:
+        return format_scorecard(self.scorecard)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "budget": self.budget,
+            "device": self.device,
+            "seconds": round(self.seconds, 3),
+            "versions": self.versions,
+            "config": to_jsonable(self.config),
+            "result": to_jsonable(self.result),
+            "scorecard": [c.to_dict() for c in self.scorecard],
+            "passed": self.passed,
+        }
+
+
+def to_jsonable(x: Any) -> Any:
+    """Convert dataclasses, tensors and numpy values into JSON-friendly Python objects."""
+    if is_dataclass(x) and not isinstance(x, type):
+        return to_jsonable(asdict(x))
+    if isinstance(x, Check):
+        return x.to_dict()
+    if isinstance(x, torch.Tensor):
+        return to_jsonable(x.detach().cpu().tolist())
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
+        return x.item()
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return str(x)
+    return x
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def experiments() -> dict[str, Experiment]:
+    """All registered experiments, by name (modules of this package are imported once)."""
+    if not _REGISTRY:
+        for info in pkgutil.iter_modules(__path__):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            exp = getattr(module, "EXPERIMENT", None)
+            if isinstance(exp, Experiment):
+                _REGISTRY[exp.name] = exp
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_experiment(name: str) -> Experiment:
+    registry = experiments()
+    if name not in registry:
+        raise ValueError(f"experiment {name!r} is not registered; expected one of {', '.join(registry)}")
+    return registry[name]
+
+
+def reproduce(
+    name: str,
+    budget: Optional[str] = None,
+    *,
+    device: Optional[torch.device | str] = None,
+    out: Optional[str | Path] = None,
+    progress: Optional[bool] = None,
+    config: Any = None,
+) -> Report:
+    """Run experiment ``name`` at a budget and score it.
+
+    Args:
+        name: a registered experiment (see ``python -m valleylib list``).
+        budget: ``smoke``, ``default`` or ``full``; ``None`` resolves it (:func:`~valleylib.budget.current_budget`).
+        device: where to compute; defaults to :func:`~valleylib.device.default_device`.
+        out: a folder: write ``NAME.json`` and the experiment's figures (PNG) there, and
+            let the experiment keep partial results there for resuming.
+        config: override the budget's config (e.g. ``dataclasses.replace(cfg, runs=50)``).
+    """
+    from .. import __version__
+
+    exp = get_experiment(name)
+    budget = current_budget(budget)
+    cfg = config if config is not None else exp.configs[budget]
+    dev = torch.device(device) if device is not None else default_device()
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = exp.run(cfg, device=dev, out_dir=out_dir, progress=progress)
+    seconds = time.perf_counter() - t0
+    checks = exp.scorecard(result)
+    report = Report(
+        name=name,
+        budget=budget,
+        device=describe_device(dev),
+        config=cfg,
+        result=result,
+        scorecard=checks,
+        seconds=seconds,
+        versions={"valleylib": __version__, "torch": torch.__version__, "python": platform.python_version()},
+    )
+    if out_dir is not None:
+        (out_dir / f"{name}.json").write_text(json.dumps(report.to_dict(), indent=2))
+        if exp.figures is not None:
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+
+            for fig_name, fig in exp.figures(result).items():
+                fig.savefig(out_dir / f"{name}-{fig_name}.png", dpi=120, bbox_inches="tight")
+                plt.close(fig)
+    return report

@@ -1,0 +1,117 @@
+"""Batched two-layer and deep linear networks.
+
+Every parameter tensor carries a leading ``runs`` dimension so that many independent
+networks are evaluated as one tensor operation. A single network may be passed without
+it; the output then has no ``runs`` dimension either.
+
+Two-layer network, with the book's notation (chapter *Notation*):
+
+.. math::
+
+    f(x; W, a, b) = \\sum_{i=1}^{n} a_i \\, \\sigma(w_i^\\top x + b_i),
+
+with ``W`` of shape ``(runs, n, d)`` (row ``i`` is the hidden unit :math:`w_i`), ``a`` of
+shape ``(runs, n)`` (default all ones: the Safran–Shamir convention) or ``(runs, m, n)`` for
+``m`` outputs (Venturi et al.'s :math:`U`), and optional hidden biases ``b`` ``(runs, n)``.
+
+Deep linear network: :math:`f(x) = W_L \\cdots W_2 W_1 x`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_same_device
+from .activations import ActivationLike, get_activation
+
+__all__ = ["two_layer", "deep_linear", "deep_linear_product"]
+
+
+def _inputs(x, runs: int, d: int) -> torch.Tensor:
+    x = as_tensor("x", x)
+    check_ndim("x", x, (2, 3), "(N, d) or (runs, N, d)")
+    if x.shape[-1] != d:
+        raise ValueError(f"x: last dimension is {x.shape[-1]}, expected the input dimension d={d} of W")
+    if x.ndim == 3 and x.shape[0] not in (1, runs):
+        raise ValueError(f"x: leading dimension {x.shape[0]} does not match runs={runs}")
+    return x
+
+
+def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torch.Tensor:
+    """Evaluate :math:`f(x) = \\sum_i a_i \\sigma(w_i^\\top x + b_i)` for every run.
+
+    Args:
+        x: inputs ``(N, d)`` shared by all runs, or ``(runs, N, d)``.
+        W: hidden weights ``(runs, n, d)`` or ``(n, d)``.
+        a: output weights ``(runs, n)``, ``(n,)``, ``(runs, m, n)``; ``None`` means all ones.
+        b: hidden biases ``(runs, n)`` or ``(n,)``; ``None`` means none.
+        activation: registered name, :class:`~valleylib.activations.Activation` or polynomial coefficients.
+
+    Returns:
+        ``(runs, N)`` (or ``(runs, N, m)`` for matrix ``a``); the runs dimension is dropped when
+        ``W`` was given without one.
+
+    >>> W = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
+    >>> two_layer(torch.tensor([[2.0, 3.0]]), W).tolist()
+    [5.0]
+    """
+    sigma = get_activation(activation)
+    W, single = batch_weights("W", W)
+    runs, n, d = W.shape
+    x = _inputs(x, runs, d)
+    check_same_device(x=x, W=W)
+    pre = torch.matmul(x, W.transpose(-1, -2))  # (runs, N, n)
+    if b is not None:
+        b = as_tensor("b", b).to(W.dtype)
+        if b.ndim == 1:
+            b = b.unsqueeze(0)
+        if b.shape[-1] != n or b.ndim != 2:
+            raise ValueError(f"b: expected shape (runs, {n}) or ({n},), got {tuple(b.shape)}")
+        pre = pre + b.unsqueeze(1)
+    h = sigma(pre)
+    if a is None:
+        out = h.sum(-1)
+    else:
+        a = as_tensor("a", a).to(W.dtype)
+        check_finite("a", a)
+        if a.ndim == 1:
+            a = a.unsqueeze(0)
+        if a.shape[-1] != n or a.ndim not in (2, 3):
+            raise ValueError(f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}), got {tuple(a.shape)}")
+        out = torch.einsum("rNn,rn->rN", h, a.expand(runs, n)) if a.ndim == 2 else torch.einsum("rNn,rmn->rNm", h, a.expand(runs, *a.shape[1:]))
+    return out[0] if single else out
+
+
+def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """End-to-end matrix :math:`W_L \\cdots W_1`, batched over a leading runs dimension.
+
+    Args:
+        weights: ``[W_1, ..., W_L]``, each ``(runs, d_l, d_{l-1})`` or ``(d_l, d_{l-1})``.
+    """
+    if len(weights) == 0:
+        raise ValueError("weights: expected at least one layer")
+    mats = [as_tensor(f"weights[{l}]", w) for l, w in enumerate(weights)]
+    for l, w in enumerate(mats):
+        check_ndim(f"weights[{l}]", w, (2, 3), "(runs, d_out, d_in) or (d_out, d_in)")
+        if l > 0 and w.shape[-1] != mats[l - 1].shape[-2]:
+            raise ValueError(
+                f"weights[{l}]: input size {w.shape[-1]} does not match the output size {mats[l - 1].shape[-2]} of weights[{l - 1}]"
+            )
+    prod = mats[0]
+    for w in mats[1:]:
+        prod = torch.matmul(w, prod)
+    return prod
+
+
+def deep_linear(x, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Evaluate :math:`f(x) = W_L \\cdots W_1 x` for inputs ``x`` of shape ``(N, d_0)``.
+
+    Returns ``(runs, N, d_L)`` (or ``(N, d_L)`` for unbatched weights).
+    """
+    prod = deep_linear_product(weights)
+    x = as_tensor("x", x)
+    check_ndim("x", x, (2,), "(N, d_0)")
+    if x.shape[-1] != prod.shape[-1]:
+        raise ValueError(f"x: last dimension is {x.shape[-1]}, expected d_0={prod.shape[-1]}")
+    return torch.matmul(x, prod.transpose(-1, -2))

@@ -1,0 +1,212 @@
+"""Gaussian population risk of ReLU teacher–student networks, in closed form.
+
+With inputs :math:`x \\sim \\mathcal N(0, I_d)`, student rows :math:`w_1,\\dots,w_n` and teacher
+rows :math:`v_1,\\dots,v_k`, the population risk is
+
+.. math::
+
+    F(W) = \\tfrac12\\,\\mathbb E_x\\Big(\\sum_{i=1}^n [w_i^\\top x]_+ - \\sum_{j=1}^k [v_j^\\top x]_+\\Big)^2
+         = \\tfrac12 \\sum_{i,i'} \\kappa(w_i, w_{i'}) - \\sum_{i,j} \\kappa(w_i, v_j)
+           + \\tfrac12 \\sum_{j,j'} \\kappa(v_j, v_{j'}),
+
+where :math:`\\kappa` is the arc-cosine kernel of degree one,
+
+.. math::
+
+    \\kappa(w, v) = \\mathbb E\\,[w^\\top x]_+[v^\\top x]_+
+       = \\frac{\\|w\\|\\|v\\|}{2\\pi}\\big(\\sin\\theta + (\\pi-\\theta)\\cos\\theta\\big),
+    \\qquad \\theta = \\angle(w, v),
+
+so that :math:`\\kappa(w, w) = \\|w\\|^2/2`. Its gradient in :math:`w` is
+:math:`\\nabla_w \\kappa(w, v) = \\frac{1}{2\\pi}\\big(\\|v\\|\\sin\\theta\\,\\bar w + (\\pi-\\theta)\\,v\\big)`
+with :math:`\\bar w = w/\\|w\\|`, which gives the closed-form gradient of :math:`F` used by
+Safran & Shamir (2018) and by :func:`relu_population_gradient`.
+
+The angle is computed as ``atan2(s, w·v)`` with :math:`s = \\sqrt{\\|w\\|^2\\|v\\|^2-(w^\\top v)^2}`
+(floored at the dtype's smallest normal number), so the risk stays differentiable by
+autograd even for parallel rows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_ndim, check_positive_int, check_same_device
+from .activations import ActivationLike, get_activation
+from .networks import two_layer
+
+__all__ = [
+    "arccos_kernel",
+    "relu_population_risk",
+    "relu_population_gradient",
+    "monte_carlo_risk",
+    "MonteCarloEstimate",
+]
+
+
+def _teacher(V, W: torch.Tensor) -> torch.Tensor:
+    V = as_tensor("V", V, dtype=W.dtype, device=W.device)
+    check_floating("V", V)
+    check_ndim("V", V, (2,), "(k, d)")
+    if V.shape[-1] != W.shape[-1]:
+        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of W")
+    check_finite("V", V)
+    if bool((V.norm(dim=-1) == 0).any()):
+        raise ValueError("V: every teacher row must be non-zero (a zero row contributes nothing and has no angle)")
+    check_same_device(W=W, V=V)
+    return V.to(W.dtype)
+
+
+def _angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pairwise dot products, ``s = |a||b| sin θ`` and θ between rows of A (..., p, d) and B (..., q, d)."""
+    dot = torch.matmul(A, B.transpose(-1, -2))
+    na2 = (A * A).sum(-1)
+    nb2 = (B * B).sum(-1)
+    tiny = torch.finfo(A.dtype).tiny
+    s = torch.sqrt(torch.clamp(na2.unsqueeze(-1) * nb2.unsqueeze(-2) - dot * dot, min=tiny))
+    theta = torch.atan2(s, dot)
+    return dot, s, theta
+
+
+def _kernel_matrix(A: torch.Tensor, B: torch.Tensor, same: bool) -> torch.Tensor:
+    dot, s, theta = _angles(A, B)
+    K = (s + (math.pi - theta) * dot) / (2 * math.pi)
+    if same:  # exact diagonal |a|^2 / 2 (θ = 0), without rounding in s
+        eye = torch.eye(A.shape[-2], dtype=torch.bool, device=A.device)
+        K = torch.where(eye, (A * A).sum(-1).unsqueeze(-1).expand_as(K) / 2, K)
+    return K
+
+
+def arccos_kernel(w, v) -> torch.Tensor:
+    """The arc-cosine kernel :math:`\\kappa(w, v) = \\mathbb E[w^\\top x]_+[v^\\top x]_+`, :math:`x\\sim\\mathcal N(0,I)`.
+
+    Args:
+        w, v: tensors of shape ``(..., d)`` (broadcast against each other).
+
+    >>> w = torch.tensor([3.0, 4.0], dtype=torch.float64)
+    >>> float(arccos_kernel(w, w))  # |w|^2 / 2
+    12.5
+    >>> round(float(arccos_kernel(w, -w)), 12)  # opposite rows never fire together
+    0.0
+    """
+    w = as_tensor("w", w)
+    v = as_tensor("v", v, dtype=w.dtype, device=w.device)
+    check_floating("w", w)
+    dot = (w * v).sum(-1)
+    tiny = torch.finfo(w.dtype).tiny
+    s = torch.sqrt(torch.clamp((w * w).sum(-1) * (v * v).sum(-1) - dot * dot, min=tiny))
+    theta = torch.atan2(s, dot)
+    return (s + (math.pi - theta) * dot) / (2 * math.pi)
+
+
+def relu_population_risk(W, V) -> torch.Tensor:
+    """Closed-form population risk :math:`F(W)` of a ReLU student against a ReLU teacher.
+
+    .. math::
+
+        F(W) = \\tfrac12\\,\\mathbb E_{x\\sim\\mathcal N(0,I_d)}
+               \\Big(\\sum_i [w_i^\\top x]_+ - \\sum_j [v_j^\\top x]_+\\Big)^2
+
+    Args:
+        W: student rows, ``(runs, n, d)`` or ``(n, d)``; any finite values.
+        V: teacher rows, ``(k, d)``; non-zero rows (not necessarily orthonormal).
+
+    Returns:
+        ``(runs,)``, or a scalar when ``W`` is ``(n, d)``. Differentiable in ``W``.
+
+    >>> round(float(relu_population_risk(torch.eye(3, dtype=torch.float64), torch.eye(3, dtype=torch.float64))), 12)
+    0.0
+    """
+    W, single = batch_weights("W", W)
+    V = _teacher(V, W)
+    kww = _kernel_matrix(W, W, same=True).sum((-1, -2))
+    kwv = _kernel_matrix(W, V.unsqueeze(0), same=False).sum((-1, -2))
+    kvv = _kernel_matrix(V, V, same=True).sum()
+    risk = 0.5 * kww - kwv + 0.5 * kvv
+    return risk[0] if single else risk
+
+
+def relu_population_gradient(W, V) -> torch.Tensor:
+    """Closed-form gradient :math:`\\nabla_W F`, same shape as ``W``.
+
+    .. math::
+
+        \\nabla_{w_i}F = \\frac{1}{2\\pi}\\Big[\\sum_{i'}\\big(\\|w_{i'}\\|\\sin\\theta_{ii'}\\,\\bar w_i
+            + (\\pi-\\theta_{ii'})\\,w_{i'}\\big)
+            - \\sum_j\\big(\\|v_j\\|\\sin\\theta_{i,v_j}\\,\\bar w_i + (\\pi-\\theta_{i,v_j})\\,v_j\\big)\\Big]
+
+    The :math:`i' = i` term equals :math:`w_i/2`. At a zero row :math:`w_i = 0`, where
+    :math:`F` is not differentiable, the :math:`\\bar w_i` terms are taken as zero.
+    """
+    W, single = batch_weights("W", W)
+    V = _teacher(V, W)
+    n = W.shape[1]
+    _, s_ww, th_ww = _angles(W, W)
+    eye = torch.eye(n, dtype=torch.bool, device=W.device)
+    s_ww = s_ww.masked_fill(eye, 0.0)
+    th_ww = th_ww.masked_fill(eye, 0.0)
+    _, s_wv, th_wv = _angles(W, V.unsqueeze(0))
+    nw2 = (W * W).sum(-1)
+    radial = (s_ww.sum(-1) - s_wv.sum(-1)) / torch.clamp(nw2, min=torch.finfo(W.dtype).tiny)
+    radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
+    grad = radial.unsqueeze(-1) * W + torch.matmul(math.pi - th_ww, W) - torch.matmul(math.pi - th_wv, V)
+    grad = grad / (2 * math.pi)
+    return grad[0] if single else grad
+
+
+@dataclass(frozen=True)
+class MonteCarloEstimate:
+    """A Monte Carlo estimate with its standard error, both ``(runs,)``."""
+
+    mean: torch.Tensor
+    stderr: torch.Tensor
+
+
+def monte_carlo_risk(
+    W,
+    V,
+    *,
+    activation: ActivationLike = "relu",
+    a=None,
+    c=None,
+    samples: int = 100_000,
+    chunk: int = 50_000,
+    generator: torch.Generator | None = None,
+) -> MonteCarloEstimate:
+    """Monte Carlo estimate of :math:`\\tfrac12\\mathbb E(f_W(x) - g_V(x))^2`, :math:`x\\sim\\mathcal N(0,I_d)`.
+
+    Works for any activation: student :math:`f_W(x)=\\sum_i a_i\\sigma(w_i^\\top x)` and teacher
+    :math:`g_V(x) = \\sum_j c_j\\sigma(v_j^\\top x)` (``a``, ``c`` default to ones).
+
+    Args:
+        W: ``(runs, n, d)`` or ``(n, d)``. V: ``(k, d)``.
+        samples: number of Gaussian inputs, shared by all runs.
+        chunk: inputs processed at once (memory bound).
+        generator: a :class:`torch.Generator` on ``W``'s device, for reproducibility.
+
+    Returns:
+        :class:`MonteCarloEstimate` with ``mean`` and ``stderr`` of shape ``(runs,)`` (scalars for one network).
+    """
+    W, single = batch_weights("W", W)
+    V = _teacher(V, W)
+    check_positive_int("samples", samples, 2)
+    check_positive_int("chunk", chunk)
+    total = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
+    total2 = torch.zeros_like(total)
+    done = 0
+    while done < samples:
+        m = min(chunk, samples - done)
+        x = torch.randn(m, W.shape[-1], dtype=W.dtype, device=W.device, generator=generator)
+        diff = two_layer(x, W, a, activation=activation) - two_layer(x, V, c, activation=activation).unsqueeze(0)
+        loss = 0.5 * diff * diff
+        total += loss.sum(-1)
+        total2 += (loss * loss).sum(-1)
+        done += m
+    mean = total / samples
+    var = torch.clamp(total2 / samples - mean * mean, min=0.0) * samples / (samples - 1)
+    stderr = torch.sqrt(var / samples)
+    if single:
+        return MonteCarloEstimate(mean[0], stderr[0])
+    return MonteCarloEstimate(mean, stderr)

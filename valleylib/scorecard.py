@@ -1,0 +1,81 @@
+"""Scorecards: each claim a reproduction checks, with its source and tolerance."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Optional
+
+__all__ = ["Check", "binomial_tolerance", "check_close", "check_true", "format_scorecard"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One claim and what we measured.
+
+    Attributes:
+        claim: what is checked, in words.
+        source: where the published value comes from (a paper section, or "this book").
+        published: the published value (``None`` for a qualitative claim).
+        measured: what this run measured.
+        tolerance: the accepted deviation (``None`` for a yes/no claim).
+        passed: whether the measurement agrees.
+    """
+
+    claim: str
+    source: str
+    published: Any
+    measured: Any
+    tolerance: Optional[float]
+    passed: bool
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["pass"] = d.pop("passed")
+        return d
+
+
+def binomial_tolerance(p: float, runs: int, sigmas: float = 3.0) -> float:
+    """Tolerance on a measured fraction: :math:`\\max(\\sigma\\sqrt{p(1-p)/N},\\ 1/N)`.
+
+    >>> round(binomial_tolerance(0.126, 1000), 4)
+    0.0315
+    >>> binomial_tolerance(0.0, 100)
+    0.01
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p={p!r}: expected a probability in [0, 1]")
+    if runs < 1:
+        raise ValueError(f"runs={runs!r}: expected a positive integer")
+    return max(sigmas * math.sqrt(p * (1 - p) / runs), 1.0 / runs)
+
+
+def check_close(claim: str, source: str, published: float, measured: float, tolerance: float) -> Check:
+    """Pass when ``|measured - published| <= tolerance``."""
+    ok = bool(math.isfinite(measured) and abs(measured - published) <= tolerance)
+    return Check(claim, source, published, measured, tolerance, ok)
+
+
+def check_true(claim: str, source: str, measured: Any, passed: bool, published: Any = None) -> Check:
+    """A yes/no claim."""
+    return Check(claim, source, published, measured, None, bool(passed))
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def format_scorecard(checks: Iterable[Check]) -> str:
+    """A plain-text table of the checks."""
+    rows = [("claim", "published", "measured", "tol", "pass")]
+    for c in checks:
+        rows.append((c.claim, _fmt(c.published), _fmt(c.measured), _fmt(c.tolerance) if c.tolerance is not None else "-", "yes" if c.passed else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths[0] = min(widths[0], 70)
+    lines = []
+    for j, r in enumerate(rows):
+        lines.append("  ".join(r[i][: widths[i]].ljust(widths[i]) for i in range(5)))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

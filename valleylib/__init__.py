@@ -29,9 +29,15 @@ from .population import (
 # Training.
 from .training import TrainResult, grad_norm, train
 
+# Landscapes on a grid.
+from .landscape import grid_evaluate, sublevel_components
+
 # Reproductions.
 from .scorecard import Check, binomial_tolerance, format_scorecard
 from .experiments import Report, experiments, reproduce
+
+# Submodules used as namespaces in the chapters.
+from . import landscape, plotting
 
 __all__ = [
     "__version__",
@@ -43,6 +49,8 @@ __all__ = [
     "arccos_kernel", "relu_population_risk", "relu_population_gradient", "monte_carlo_risk", "MonteCarloEstimate",
     # training
     "train", "TrainResult", "grad_norm",
+    # landscapes
+    "grid_evaluate", "sublevel_components", "landscape", "plotting",
     # reproductions
     "reproduce", "experiments", "Report", "Check", "binomial_tolerance", "format_scorecard",
 ]

@@ -1,0 +1,55 @@
+# The two commands of the README:
+#   make book   - set up .venv (CPU torch pinned), fetch the offline JavaScript, build the book into _build/html
+#   make test   - the same set-up, then the whole test suite (unit tests, every notebook under nbval, the site)
+# BUDGET=smoke|default|full chooses the size (default: $VALLEYLIB_BUDGET, else full on a GPU, default on a CPU).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+SHELL  := /bin/bash
+
+ifdef BUDGET
+export VALLEYLIB_BUDGET := $(BUDGET)
+endif
+
+.PHONY: book test install vendor twins chromium clean
+
+install: $(VENV)/.installed
+
+# torch is pinned here only (the package itself asks for torch>=2.1, so Colab keeps its own).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[book,test]"
+	touch $@
+
+vendor: _vendor/.stamp
+
+_vendor/.stamp: scripts/fetch_vendor.sh
+	bash scripts/fetch_vendor.sh _vendor
+	touch $@
+
+# The execution cache keys on a notebook's code only; clear it when valleylib changes.
+define clear_stale_cache
+	@mkdir -p $(1); h=$$(cat valleylib/*.py valleylib/experiments/*.py | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(1)/.valleylib-hash 2>/dev/null)" != "$$h" ]; then rm -rf $(1)/.jupyter_cache; echo "$$h" > $(1)/.valleylib-hash; fi
+endef
+
+book: install vendor
+	$(call clear_stale_cache,_build)
+	VALLEYLIB_PROGRESS=0 $(JB) build . -W -n --keep-going
+	@echo "Book built: open _build/html/index.html"
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install vendor chromium
+	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 \
+	  --nbval-lax -p no:cacheprovider tests chapters
+
+twins: install
+	$(VENV)/bin/jupytext --to ipynb --update-metadata '{"jupytext": {"formats": "ipynb,md:myst"}}' $$(grep -l '^jupytext:' chapters/*.md)
+
+clean:
+	rm -rf _build results

@@ -1,0 +1,91 @@
+import math
+
+import pytest
+import torch
+
+import valleylib as vl
+from valleylib.activations import ACTIVATIONS
+
+
+def test_registry_names_and_values():
+    z = torch.linspace(-2, 2, 9, dtype=torch.float64)
+    assert torch.equal(vl.get_activation("relu")(z), z.clamp(min=0))
+    assert torch.allclose(vl.get_activation("quadratic")(z), z**2)
+    assert torch.allclose(vl.get_activation("cubic")(z), z**3)
+    assert torch.allclose(vl.get_activation("linear")(z), z)
+    assert torch.allclose(vl.get_activation("erf")(z), torch.erf(z))
+    assert set(ACTIVATIONS) >= {"relu", "linear", "quadratic", "tanh", "sigmoid", "erf", "softplus"}
+
+
+def test_polynomial_coefficients_and_degree():
+    p = vl.get_activation([1.0, -2.0, 0.0, 0.5])
+    z = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
+    assert torch.allclose(p(z), 1 - 2 * z + 0.5 * z**3)
+    assert p.is_polynomial and p.degree == 3
+    assert not vl.get_activation("relu").is_polynomial
+
+
+def test_activation_bad_input():
+    with pytest.raises(ValueError, match="activation='gelu' is not registered"):
+        vl.get_activation("gelu")
+    with pytest.raises(TypeError, match="activation"):
+        vl.get_activation(3.0)
+    with pytest.raises(ValueError, match="non-zero coefficient"):
+        vl.polynomial([0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        vl.polynomial([1.0, float("nan")])
+
+
+def test_two_layer_matches_loop(gen):
+    runs, n, d, N = 4, 5, 3, 7
+    W = torch.randn(runs, n, d, dtype=torch.float64, generator=gen)
+    a = torch.randn(runs, n, dtype=torch.float64, generator=gen)
+    b = torch.randn(runs, n, dtype=torch.float64, generator=gen)
+    x = torch.randn(N, d, dtype=torch.float64, generator=gen)
+    out = vl.two_layer(x, W, a, b, activation="tanh")
+    for r in range(runs):
+        for s in range(N):
+            ref = sum(a[r, i] * math.tanh(float(W[r, i] @ x[s] + b[r, i])) for i in range(n))
+            assert abs(float(out[r, s]) - ref) < 1e-12
+
+
+def test_two_layer_single_and_matrix_output(gen):
+    W = torch.randn(3, 2, dtype=torch.float64, generator=gen)
+    x = torch.randn(5, 2, dtype=torch.float64, generator=gen)
+    assert vl.two_layer(x, W).shape == (5,)
+    U = torch.randn(1, 4, 3, dtype=torch.float64, generator=gen)
+    out = vl.two_layer(x, W.unsqueeze(0), U, activation="relu")
+    ref = torch.relu(x @ W.T) @ U[0].T
+    assert out.shape == (1, 5, 4) and torch.allclose(out[0], ref)
+
+
+def test_two_layer_permutation_invariance(gen):
+    W = torch.randn(2, 6, 3, dtype=torch.float64, generator=gen)
+    a = torch.randn(2, 6, dtype=torch.float64, generator=gen)
+    x = torch.randn(10, 3, dtype=torch.float64, generator=gen)
+    perm = torch.randperm(6, generator=gen)
+    assert torch.allclose(vl.two_layer(x, W, a), vl.two_layer(x, W[:, perm], a[:, perm]))
+
+
+def test_two_layer_bad_input(gen):
+    x = torch.randn(5, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"W: expected shape \(runs, n, d\) or \(n, d\)"):
+        vl.two_layer(x, torch.zeros(3))
+    with pytest.raises(ValueError, match="x: last dimension is 3, expected the input dimension d=4"):
+        vl.two_layer(x, torch.zeros(2, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="W: contains 1 non-finite"):
+        vl.two_layer(x, torch.tensor([[float("nan"), 0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"a: expected shape"):
+        vl.two_layer(x, torch.zeros(2, 3, dtype=torch.float64), a=torch.zeros(5, dtype=torch.float64))
+    with pytest.raises(TypeError, match="floating-point"):
+        vl.two_layer(x, torch.zeros(2, 3, dtype=torch.long))
+
+
+def test_deep_linear(gen):
+    Ws = [torch.randn(2, 4, 3, dtype=torch.float64, generator=gen), torch.randn(2, 5, 4, dtype=torch.float64, generator=gen)]
+    x = torch.randn(6, 3, dtype=torch.float64, generator=gen)
+    out = vl.deep_linear(x, Ws)
+    assert out.shape == (2, 6, 5)
+    assert torch.allclose(out[1], x @ Ws[0][1].T @ Ws[1][1].T)
+    with pytest.raises(ValueError, match=r"weights\[1\]: input size 3 does not match"):
+        vl.deep_linear_product([torch.zeros(4, 3), torch.zeros(5, 3)])

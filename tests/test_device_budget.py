@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+import valleylib as vl
+from valleylib.budget import by_budget, current_budget
+
+
+def test_default_device_follows_cuda_availability(monkeypatch):
+    monkeypatch.delenv("VALLEYLIB_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert vl.default_device().type == expected
+
+
+def test_device_env_override(monkeypatch):
+    monkeypatch.setenv("VALLEYLIB_DEVICE", "cpu")
+    assert vl.default_device() == torch.device("cpu")
+    monkeypatch.setenv("VALLEYLIB_DEVICE", "not-a-device")
+    with pytest.raises(ValueError, match="VALLEYLIB_DEVICE"):
+        vl.default_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_device_env_cuda_without_gpu(monkeypatch):
+    monkeypatch.setenv("VALLEYLIB_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        vl.default_device()
+
+
+def test_budget_precedence(monkeypatch):
+    monkeypatch.setenv("VALLEYLIB_BUDGET", "default")
+    assert current_budget() == "default"
+    assert current_budget("full") == "full"  # explicit wins
+    monkeypatch.delenv("VALLEYLIB_BUDGET")
+    monkeypatch.setenv("VALLEYLIB_DEVICE", "cpu")
+    assert current_budget() == "default"  # CPU -> default
+
+
+def test_budget_bad_names(monkeypatch):
+    with pytest.raises(ValueError, match="budget='huge'"):
+        current_budget("huge")
+    monkeypatch.setenv("VALLEYLIB_BUDGET", "tiny")
+    with pytest.raises(ValueError, match="VALLEYLIB_BUDGET='tiny'"):
+        current_budget()
+    with pytest.raises(ValueError, match="missing entries"):
+        by_budget({"smoke": 1, "default": 2})
+
+
+def test_by_budget_picks():
+    assert by_budget({"smoke": 1, "default": 2, "full": 3}, "full") == 3
+
+
+def test_set_cpu_threads_validates():
+    before = torch.get_num_threads()
+    try:
+        assert vl.set_cpu_threads(1) == 1 and torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match="threads=0"):
+            vl.set_cpu_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_session_info_mentions_budget(monkeypatch):
+    monkeypatch.setenv("VALLEYLIB_BUDGET", "smoke")
+    assert "budget: smoke" in vl.session_info()

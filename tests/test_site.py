@@ -1,0 +1,124 @@
+"""Build the book (smoke budget) and check the built pages in headless Chromium.
+
+Checks, on every page: no Python traceback; math typeset by MathJax (served from the site);
+every image loaded; on notebook chapters, a Colab link to the chapter's .ipynb on main; pages
+with widgets show them. A screenshot of the introduction is saved for people to look at.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "_build" / "smoke"
+HTML = OUT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REPO = "https://github.com/spurious-valleys/book"
+
+pytestmark = pytest.mark.site
+
+
+def _library_hash() -> str:
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "valleylib").rglob("*.py")):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    if not (ROOT / "_vendor" / "mathjax" / "tex-chtml.js").exists():
+        pytest.fail("_vendor/ is missing: run `make vendor` (the README's commands do)")
+    stamp = OUT / ".valleylib-hash"
+    if stamp.exists() and stamp.read_text() != _library_hash():
+        shutil.rmtree(OUT / "_build" / ".jupyter_cache", ignore_errors=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(_library_hash())
+    env = dict(os.environ, VALLEYLIB_BUDGET="smoke", VALLEYLIB_PROGRESS="0")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(OUT), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, env=env, cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
+    return HTML
+
+
+def pages(html: Path) -> list[Path]:
+    return sorted((html / "chapters").glob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+def test_every_toc_page_was_built(site):
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    for f in files:
+        assert (site / f"{f}.html").exists(), f"{f}.html was not built"
+
+
+def test_pages_in_browser(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+    page.on("request", lambda r: blocked.append(r.url) if r.url.startswith("http") else None)
+    checked = 0
+    for path in pages(site):
+        html = path.read_text()
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        text = page.inner_text("main") if page.query_selector("main") else page.inner_text("body")
+        assert "Traceback (most recent call last)" not in text, f"{path.name} shows a traceback"
+        if 'class="math' in html:
+            page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=20_000)
+            assert "\\(" not in text and "\\[" not in text, f"{path.name}: raw LaTeX left on the page"
+        broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        assert not broken, f"{path.name}: images not loaded: {broken}"
+        md = ROOT / "chapters" / (path.stem + ".md")
+        if md.exists() and md.read_text().lstrip().startswith("---\njupytext:"):
+            hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
+            colab = [h for h in hrefs if "colab.research.google.com" in h]
+            expected = f"https://colab.research.google.com/github/{REPO.split('github.com/')[1]}/blob/main/chapters/{path.stem}.ipynb"
+            assert expected in colab, f"{path.name}: Colab link {colab} != {expected}"
+        if "application/vnd.jupyter.widget-view+json" in html:
+            page.wait_for_selector(".jupyter-widgets, .widget-box, .widget-inline-hbox", timeout=20_000)
+        checked += 1
+    assert checked >= 3
+    assert not blocked, f"pages requested the network: {sorted(set(blocked))[:5]}"
+    page.close()
+
+
+def test_bibliography_and_screenshot(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto((site / "chapters" / "bibliography.html").as_uri())
+    text = page.inner_text("main")
+    for author in ("Safran", "Venturi", "Freeman", "Zhu"):
+        assert author in text
+    page.goto((site / "chapters" / "intro.html").as_uri())
+    page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=20_000)
+    shots = OUT / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / "intro.png"), full_page=False)
+    assert (shots / "intro.png").stat().st_size > 10_000
+    page.close()

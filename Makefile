@@ -46,7 +46,7 @@ chromium:
 
 test: install vendor chromium
 	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 \
-	  --nbval-lax -p no:cacheprovider tests chapters
+	  --nbval-lax -p no:cacheprovider --doctest-modules tests valleylib chapters
 
 twins: install
 	$(VENV)/bin/jupytext --to ipynb --update-metadata '{"jupytext": {"formats": "ipynb,md:myst"}}' $$(grep -l '^jupytext:' chapters/*.md)

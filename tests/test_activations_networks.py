@@ -89,3 +89,12 @@ def test_deep_linear(gen):
     assert torch.allclose(out[1], x @ Ws[0][1].T @ Ws[1][1].T)
     with pytest.raises(ValueError, match=r"weights\[1\]: input size 3 does not match"):
         vl.deep_linear_product([torch.zeros(4, 3), torch.zeros(5, 3)])
+
+
+def test_positive_rescaling_of_relu_units(gen):
+    """a_i relu(w_i.x) = (a_i / c_i) relu(c_i w_i.x) for c_i > 0: the function is unchanged."""
+    W = torch.randn(3, 4, 2, dtype=torch.float64, generator=gen)
+    a = torch.randn(3, 4, dtype=torch.float64, generator=gen)
+    c = torch.rand(3, 4, dtype=torch.float64, generator=gen) * 5 + 0.1
+    x = torch.randn(20, 2, dtype=torch.float64, generator=gen)
+    assert torch.allclose(vl.two_layer(x, W, a), vl.two_layer(x, W * c.unsqueeze(-1), a / c), atol=1e-12)

@@ -80,6 +80,21 @@ def test_adam_reaches_minimum(gen):
     assert torch.allclose(res.params, target.expand(6, 2), atol=1e-5)
 
 
+def test_sgd_momentum_on_noisy_gradients(gen):
+    target = torch.tensor([0.5, -1.0], dtype=f64)
+    noise = torch.Generator().manual_seed(3)
+
+    def noisy(p):  # an unbiased gradient estimate, as a mini-batch would give
+        g = p - target + 0.01 * torch.randn(p.shape, dtype=f64, generator=noise)
+        return 0.5 * ((p - target) ** 2).sum(-1), g
+
+    p0 = torch.randn(8, 2, dtype=f64, generator=gen)
+    res = vl.train(p0, loss_grad=noisy, method="sgd", momentum=0.5, lr=0.05, tol=1e-12, max_iter=2000, progress=False)
+    assert torch.allclose(res.params, target.expand(8, 2), atol=0.01)
+    with pytest.raises(ValueError, match="momentum=1.0"):
+        vl.train(p0, loss_grad=noisy, method="sgd", momentum=1.0, progress=False)
+
+
 def test_history_records_losses(gen):
     p0 = torch.randn(2, 2, dtype=f64, generator=gen)
     res = vl.train(p0, loss_grad=lambda p: (0.5 * (p * p).sum(-1), p), lr=0.5, tol=1e-10, max_iter=1000,
@@ -102,7 +117,7 @@ def test_bad_input():
         vl.train(torch.zeros(2, 2), loss_grad=lg, lr=-1, progress=False)
     with pytest.raises(ValueError, match="params0: contains"):
         vl.train(torch.tensor([[float("nan")]]), loss_grad=lg, progress=False)
-    with pytest.raises(ValueError, match="method='sgd'"):
-        vl.train(torch.zeros(2, 2), loss_grad=lg, method="sgd", progress=False)
+    with pytest.raises(ValueError, match="method='lbfgs'"):
+        vl.train(torch.zeros(2, 2), loss_grad=lg, method="lbfgs", progress=False)
     with pytest.raises(ValueError, match="kind='l1'"):
         vl.train(torch.zeros(2, 2), loss_grad=lg, norm="l1", progress=False)

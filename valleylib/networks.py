@@ -53,8 +53,8 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
         ``W`` was given without one.
 
     >>> W = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
-    >>> two_layer(torch.tensor([[2.0, 3.0]]), W).tolist()
-    [5.0]
+    >>> two_layer(torch.tensor([[2.0, 3.0]]), W).tolist()  # relu(2) + relu(-3)
+    [2.0]
     """
     sigma = get_activation(activation)
     W, single = batch_weights("W", W)

@@ -5,7 +5,8 @@ loss and its gradient for the runs still *active*, and updates them with gradien
 
 .. math::  \\theta_{t+1} = \\theta_t - \\eta\\,\\nabla L(\\theta_t)
 
-or Adam. A run stops, exactly at the first iteration where its gradient norm is at most
+heavy-ball SGD (the same update with momentum; the stochasticity comes from a ``loss_grad``
+that draws a fresh mini-batch at each call) or Adam. A run stops, exactly at the first iteration where its gradient norm is at most
 ``tol``; its parameters are then the ones at which that norm was measured. Finished runs
 are dropped from the active batch (the tensor is compacted), so late iterations cost only
 what the slow runs need.
@@ -95,7 +96,8 @@ def train(
     *,
     loss_grad: Optional[LossGrad] = None,
     loss_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-    method: Literal["gd", "adam"] = "gd",
+    method: Literal["gd", "sgd", "adam"] = "gd",
+    momentum: float = 0.9,
     lr: float = 0.1,
     tol: float = 1e-6,
     max_iter: int = 10_000,
@@ -117,7 +119,9 @@ def train(
         loss_grad: ``p -> (loss (r,), grad like p)`` for a batch of ``r`` active runs (closed
             forms, no autograd). Give this or ``loss_fn``.
         loss_fn: ``p -> loss (r,)``; the gradient is then taken by autograd.
-        method: ``"gd"`` (plain gradient descent) or ``"adam"``.
+        method: ``"gd"`` (plain gradient descent), ``"sgd"`` (with ``momentum``:
+            :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`) or ``"adam"``.
+        momentum: :math:`\\mu` for ``"sgd"``, in ``[0, 1)``.
         lr: step size :math:`\\eta`.
         tol: stop a run when its gradient norm is at most ``tol``.
         max_iter: safety cap on iterations per run (hitting it leaves ``converged`` False).
@@ -136,8 +140,10 @@ def train(
     if not isinstance(params0, torch.Tensor) or params0.ndim < 2:
         raise ValueError(f"params0: expected a tensor of shape (runs, ...), got {getattr(params0, 'shape', type(params0))}")
     check_finite("params0", params0)
-    if method not in ("gd", "adam"):
-        raise ValueError(f"method={method!r}: expected 'gd' or 'adam'")
+    if method not in ("gd", "sgd", "adam"):
+        raise ValueError(f"method={method!r}: expected 'gd', 'sgd' or 'adam'")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum={momentum!r}: expected a number in [0, 1)")
     if on_divergence not in ("restart", "stop"):
         raise ValueError(f"on_divergence={on_divergence!r}: expected 'restart' or 'stop'")
     lr = check_positive_float("lr", lr)
@@ -169,7 +175,7 @@ def train(
     step = torch.full((runs,), lr, dtype=dt, device=dev)
     it = torch.zeros(runs, dtype=torch.long, device=dev)
     restarts = torch.zeros(runs, dtype=torch.long, device=dev)
-    m = torch.zeros_like(p) if method == "adam" else None
+    m = torch.zeros_like(p) if method in ("adam", "sgd") else None
     v = torch.zeros_like(p) if method == "adam" else None
     t_adam = torch.zeros(runs, dtype=dt, device=dev)
     shape_tail = (1,) * (p.ndim - 1)
@@ -205,6 +211,7 @@ def train(
                     restarts = restarts + redo.long()
                     if m is not None:
                         m = torch.where(redo.view(-1, *shape_tail), torch.zeros_like(m), m)
+                    if v is not None:
                         v = torch.where(redo.view(-1, *shape_tail), torch.zeros_like(v), v)
                         t_adam = torch.where(redo, torch.zeros_like(t_adam), t_adam)
                     move = ~(stop | bad)
@@ -219,6 +226,9 @@ def train(
                 g = torch.where(move.view(-1, *shape_tail), g, torch.zeros_like(g))
                 if method == "gd":
                     p = p - step.view(-1, *shape_tail) * g
+                elif method == "sgd":
+                    m = torch.where(move.view(-1, *shape_tail), momentum * m + g, m)
+                    p = p - torch.where(move.view(-1, *shape_tail), step.view(-1, *shape_tail) * m, torch.zeros_like(p))
                 else:
                     t_adam = t_adam + move.to(dt)
                     b1, b2 = betas
@@ -238,7 +248,9 @@ def train(
                     keep = ~freeze
                     idx, p, start, step, it, restarts, t_adam = idx[keep], p[keep], start[keep], step[keep], it[keep], restarts[keep], t_adam[keep]
                     if m is not None:
-                        m, v = m[keep], v[keep]
+                        m = m[keep]
+                    if v is not None:
+                        v = v[keep]
                 total_iter += 1
                 if idx.numel() == 0:
                     break

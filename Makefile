@@ -13,7 +13,7 @@ ifdef BUDGET
 export VALLEYLIB_BUDGET := $(BUDGET)
 endif
 
-.PHONY: book test install vendor twins chromium clean
+.PHONY: book test install vendor twins chromium student pdf tex clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,21 @@ test: install vendor chromium
 
 twins: install
 	$(VENV)/bin/jupytext --to ipynb --update-metadata '{"jupytext": {"formats": "ipynb,md:myst"}}' $$(grep -l '^jupytext:' chapters/*.md)
+
+# For instructors: chapter notebooks with the solutions removed, ready to hand out.
+student: install
+	$(PY) scripts/student_notebooks.py _build/student
+
+# A PDF of the whole book (offline), with Debian's TeX packages installed when missing (needs root).
+tex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends latexmk texlive-xetex \
+	  texlive-latex-extra texlive-fonts-recommended texlive-plain-generic fonts-freefont-otf >/dev/null; }
+
+pdf: install vendor tex
+	$(call clear_stale_cache,_build)
+	VALLEYLIB_PROGRESS=0 $(JB) build . --builder pdflatex
+	@echo "PDF built: _build/latex/book.pdf"
 
 clean:
 	rm -rf _build results

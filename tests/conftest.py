@@ -8,6 +8,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+torch.set_num_threads(1)  # pytest-xdist runs two workers on two cores: one thread each
+
 
 @pytest.fixture
 def gen():

@@ -49,9 +49,16 @@ def test_by_budget_picks():
     assert by_budget({"smoke": 1, "default": 2, "full": 3}, "full") == 3
 
 
-def test_set_cpu_threads_validates():
+def test_set_cpu_threads_validates(monkeypatch):
     before = torch.get_num_threads()
     try:
+        monkeypatch.delenv("VALLEYLIB_THREADS", raising=False)
+        assert vl.set_cpu_threads() == 1  # the measured default
+        monkeypatch.setenv("VALLEYLIB_THREADS", "2")
+        assert vl.set_cpu_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("VALLEYLIB_THREADS", "many")
+        with pytest.raises(ValueError, match="VALLEYLIB_THREADS='many'"):
+            vl.set_cpu_threads()
         assert vl.set_cpu_threads(1) == 1 and torch.get_num_threads() == 1
         with pytest.raises(ValueError, match="threads=0"):
             vl.set_cpu_threads(0)

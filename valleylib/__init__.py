@@ -29,6 +29,67 @@ from .population import (
 # Training.
 from .training import TrainResult, grad_norm, train
 
+# Linear networks: critical points, classification, connecting paths.
+from .linear import (
+    Classification,
+    CriticalPoints,
+    Whitened,
+    classify,
+    classify_shallow,
+    critical_points,
+    deep_linear_hessian,
+    deep_linear_loss_grad,
+    global_minimum_path,
+    global_minimum_value,
+    saddle_curvature_bound,
+    shallow_hessian,
+    shallow_loss,
+    shallow_loss_grad,
+    shallow_train_loss_grad,
+    whiten,
+)
+
+# Intrinsic dimension, and the model U sigma(W x) under empirical or sampled risks.
+from .intrinsic import FeatureSpectrum, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
+from .empirical import (
+    descent_path,
+    empirical_risk,
+    function_space_minimum,
+    output_layer_minimum,
+    relu_valley_points,
+    relu_valley_risk,
+    relu_valley_sampler,
+    success_fraction,
+)
+
+# Paths between minima: Dynamic String Sampling and the baselines; small batched models.
+from .paths import (
+    PATH_FINDERS,
+    PathResult,
+    bezier_curve,
+    dss,
+    dss_many,
+    find_path,
+    interpolated_losses,
+    neb,
+    path_length,
+    polychain_curve,
+    straight_line,
+    train_through_levels,
+    train_to_level,
+)
+from .mlp import (
+    POLYNOMIAL_TARGETS,
+    Task,
+    cyclic_task,
+    mlp_forward,
+    mlp_init,
+    mlp_loss,
+    mlp_num_params,
+    polynomial_task,
+    teacher_student_task,
+)
+
 # Landscapes on a grid.
 from .landscape import grid_evaluate, sublevel_components
 
@@ -37,7 +98,7 @@ from .scorecard import Check, binomial_tolerance, format_scorecard
 from .experiments import Report, experiments, reproduce
 
 # Submodules used as namespaces in the chapters.
-from . import landscape, plotting
+from . import landscape, linear, plotting
 
 __all__ = [
     "__version__",
@@ -49,6 +110,19 @@ __all__ = [
     "arccos_kernel", "relu_population_risk", "relu_population_gradient", "monte_carlo_risk", "MonteCarloEstimate",
     # training
     "train", "TrainResult", "grad_norm",
+    # linear networks
+    "Whitened", "whiten", "shallow_loss", "shallow_loss_grad", "shallow_hessian", "shallow_train_loss_grad",
+    "global_minimum_value", "CriticalPoints", "critical_points", "Classification", "classify", "classify_shallow",
+    "saddle_curvature_bound", "global_minimum_path", "deep_linear_loss_grad", "deep_linear_hessian", "linear",
+    # intrinsic dimension
+    "intrinsic_dimension", "polynomial_dimension", "feature_spectrum", "FeatureSpectrum", "numerical_rank",
+    "empirical_risk", "output_layer_minimum", "function_space_minimum", "success_fraction", "descent_path",
+    "relu_valley_risk", "relu_valley_sampler", "relu_valley_points",
+    # paths and small models
+    "PathResult", "PATH_FINDERS", "find_path", "dss", "dss_many", "straight_line", "bezier_curve", "polychain_curve",
+    "neb", "train_to_level", "train_through_levels", "interpolated_losses", "path_length",
+    "Task", "POLYNOMIAL_TARGETS", "mlp_forward", "mlp_loss", "mlp_init", "mlp_num_params", "polynomial_task",
+    "teacher_student_task", "cyclic_task",
     # landscapes
     "grid_evaluate", "sublevel_components", "landscape", "plotting",
     # reproductions

@@ -20,7 +20,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
 
+    from .device import set_cpu_threads
     from .experiments import experiments, reproduce
+
+    set_cpu_threads()  # one thread unless $VALLEYLIB_THREADS says otherwise (see its docstring)
 
     if args.command == "list":
         for name, exp in experiments().items():

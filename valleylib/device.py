@@ -57,20 +57,30 @@ def describe_device(device: torch.device | str | None = None) -> str:
 def set_cpu_threads(threads: int | None = None) -> int:
     """Set torch's intra-op CPU thread count and return it.
 
-    Batched small-matrix work (many 6x6 to 20x20 networks) is slower with several
-    OpenMP threads on a small machine than with one, because every tiny kernel pays the
-    thread synchronisation (see ``benchmarks/bench_threads.py``). ``threads=None``
-    reads ``$VALLEYLIB_THREADS`` and leaves torch's own choice alone when it is unset.
+    ``valleylib``'s workloads are many tiny batched kernels (thousands of 6x6 to 60x60
+    networks). Each kernel then pays OpenMP's thread synchronisation, and on a small machine
+    that is busy with anything else two threads were measured 9-13 times *slower* than one
+    (the linear, connectivity and Safran–Shamir chapters; ``benchmarks/``). Hence the default:
+
+    - ``threads`` given: use it;
+    - else ``$VALLEYLIB_THREADS`` if set;
+    - else one thread. Chapters and the command line call this once at start; set
+      ``VALLEYLIB_THREADS`` on a large, otherwise idle CPU where big batches may gain from more.
+
+    The setting is process-wide (torch's own); it does not affect CUDA kernels.
     """
     if threads is None:
         env = os.environ.get("VALLEYLIB_THREADS", "").strip()
-        if not env:
-            return torch.get_num_threads()
-        try:
-            threads = int(env)
-        except ValueError as err:
-            raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer") from err
-    if not isinstance(threads, int) or threads < 1:
+        if env:
+            try:
+                threads = int(env)
+            except ValueError as err:
+                raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer") from err
+            if threads < 1:
+                raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer")
+        else:
+            threads = 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads={threads!r}: expected a positive integer")
     torch.set_num_threads(threads)
     return threads

@@ -1,0 +1,233 @@
+"""Intrinsic dimension of an activation: how many ridge functions a width needs.
+
+For an activation :math:`\\sigma` and an input dimension :math:`d`, the *reproducing space* is the
+linear span of all hidden units seen as functions of the input,
+
+.. math::
+
+    V_\\sigma = \\operatorname{span}\\{\\, x \\mapsto \\sigma(\\langle w, x\\rangle) : w \\in \\mathbb R^d \\,\\},
+    \\qquad \\dim^*(\\sigma) = \\dim V_\\sigma .
+
+For a polynomial :math:`\\sigma(z) = \\sum_k c_k z^k` the dimension is finite and exact:
+
+.. math::
+
+    \\dim^*(\\sigma) = \\sum_{k\\,:\\,c_k \\neq 0} \\binom{d + k - 1}{k},
+
+because the powers :math:`\\langle w, x\\rangle^k` span all homogeneous polynomials of degree
+:math:`k` (a space of dimension :math:`\\binom{d+k-1}{k}`), and replacing :math:`w` by
+:math:`t w` separates the degrees (a Vandermonde argument in :math:`t`). Linear
+:math:`\\sigma` gives :math:`d`, the square gives :math:`d(d+1)/2`, a full polynomial of degree
+:math:`K` gives :math:`\\binom{d+K}{K}`.
+
+For any activation, :func:`feature_spectrum` estimates the dimension numerically as the rank of
+the feature matrix :math:`F_{ij} = \\sigma(\\langle w_j, x_i\\rangle)` of many random directions
+:math:`w_j \\sim \\mathcal N(0, I_d/d)` on many samples :math:`x_i \\sim \\mathcal N(0, I_d)`. A
+singular value counts when it exceeds
+
+.. math::
+
+    \\tau = s_{\\max} \\cdot \\max(N, M) \\cdot \\varepsilon ,
+
+the bound on the singular-value perturbation caused by rounding every entry of an
+:math:`N \\times M` matrix at relative precision :math:`\\varepsilon` (the rule of
+:func:`numpy.linalg.matrix_rank`). The directions are Gaussian, not unit vectors, on purpose:
+for :math:`\\sigma(z) = 1 + z^2` unit directions give features :math:`1 + (w^\\top x)^2` whose
+span misses the constant, so only varying norms reveal every degree.
+
+The library's notation calls the input dimension ``d``; the public function
+:func:`intrinsic_dimension` keeps the argument name ``n`` of Venturi, Bandeira & Bruna's
+notation, where ``n`` is the input dimension.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import torch
+
+from ._checks import check_positive_int
+from .activations import Activation, ActivationLike, get_activation
+from .device import default_device
+
+__all__ = [
+    "intrinsic_dimension",
+    "polynomial_dimension",
+    "feature_spectrum",
+    "feature_matrix",
+    "numerical_rank",
+    "FeatureSpectrum",
+]
+
+
+def _activation(activation) -> Activation:
+    if callable(activation) and not isinstance(activation, Activation):
+        return Activation(getattr(activation, "__name__", "callable"), activation)
+    return get_activation(activation)
+
+
+def polynomial_dimension(degrees, d: int) -> int:
+    """Exact :math:`\\dim^*` of a polynomial activation whose non-zero coefficients have the given degrees.
+
+    .. math::  \\dim^* = \\sum_{k \\in \\text{degrees}} \\binom{d + k - 1}{k}
+
+    Args:
+        degrees: the degrees :math:`k \\ge 0` with :math:`c_k \\ne 0` (duplicates are counted once).
+        d: input dimension, at least 1.
+
+    >>> polynomial_dimension([2], 3)   # quadratic forms in 3 variables
+    6
+    >>> polynomial_dimension([0, 1, 2, 3], 2)   # every polynomial of degree <= 3 in 2 variables
+    10
+    """
+    check_positive_int("n (the input dimension)", d)
+    try:
+        degs = sorted({int(k) for k in degrees})
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"degrees: expected a sequence of integers, got {degrees!r}") from err
+    if not degs:
+        raise ValueError("degrees: expected at least one degree (the zero polynomial spans nothing)")
+    if degs[0] < 0:
+        raise ValueError(f"degrees={degrees!r}: expected degrees >= 0")
+    return sum(math.comb(d + k - 1, k) for k in degs)
+
+
+def intrinsic_dimension(
+    activation: ActivationLike,
+    n: int,
+    *,
+    method: Literal["auto", "exact", "numerical"] = "auto",
+    directions: int = 512,
+    samples: int = 512,
+    seed: int = 0,
+    device: Optional[torch.device | str] = None,
+) -> int:
+    """The intrinsic dimension :math:`\\dim^*(\\sigma)` of an activation, in input dimension ``n``.
+
+    Exact for polynomial activations (:func:`polynomial_dimension` of the degrees present);
+    otherwise the numerical rank of :func:`feature_spectrum`. A numerical rank is a lower bound
+    on :math:`\\dim^*`; for an activation with infinite :math:`\\dim^*` it grows with
+    ``min(directions, samples)`` instead of settling (look at :func:`feature_spectrum` for the
+    curve).
+
+    Args:
+        activation: registered name (``"relu"``, ``"quadratic"``, ...), an
+            :class:`~valleylib.activations.Activation`, polynomial coefficients
+            ``(c_0, ..., c_K)``, or any callable acting elementwise on tensors.
+        n: the input dimension (the book's ``d``; named ``n`` as in Venturi et al.), at least 1.
+        method: ``"exact"`` (polynomials only), ``"numerical"``, or ``"auto"`` (exact when possible).
+        directions, samples: size of the random feature matrix for the numerical estimate.
+        seed: seed of the random directions and samples.
+        device: where to compute the estimate (default :func:`~valleylib.device.default_device`).
+
+    Returns:
+        The dimension (exact) or the numerical rank (an ``int`` either way).
+
+    Raises:
+        ValueError: ``n < 1``, an unknown name or method, ``method="exact"`` for a non-polynomial.
+        TypeError: ``activation`` is neither a name, an activation, coefficients nor a callable.
+
+    >>> intrinsic_dimension("quadratic", 3)
+    6
+    >>> intrinsic_dimension([1.0, 0.0, 1.0], 3)   # 1 + z^2: constants plus quadratic forms
+    7
+    """
+    sigma = _activation(activation)
+    check_positive_int("n (the input dimension)", n)
+    if method not in ("auto", "exact", "numerical"):
+        raise ValueError(f"method={method!r}: expected 'auto', 'exact' or 'numerical'")
+    if method == "exact" and not sigma.is_polynomial:
+        raise ValueError(
+            f"method='exact' needs a polynomial activation, got {sigma.name!r}; use method='numerical' for an estimate"
+        )
+    if sigma.is_polynomial and method in ("auto", "exact"):
+        degrees = [k for k, c in enumerate(sigma.coefficients) if c != 0]
+        return polynomial_dimension(degrees, n)
+    return feature_spectrum(sigma, n, directions=directions, samples=samples, seed=seed, device=device).rank
+
+
+def feature_matrix(
+    activation: ActivationLike,
+    n: int,
+    *,
+    directions: int,
+    samples: int,
+    seed: int = 0,
+    device: Optional[torch.device | str] = None,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """Random features :math:`F_{ij} = \\sigma(\\langle w_j, x_i\\rangle)`, shape ``(samples, directions)``.
+
+    Directions :math:`w_j \\sim \\mathcal N(0, I_n / n)`, samples :math:`x_i \\sim \\mathcal N(0, I_n)`.
+    """
+    sigma = _activation(activation)
+    check_positive_int("n (the input dimension)", n)
+    check_positive_int("directions", directions)
+    check_positive_int("samples", samples)
+    dev = torch.device(device) if device is not None else default_device()
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    W = (torch.randn(directions, n, generator=gen, dtype=dtype) / math.sqrt(n)).to(dev)
+    X = torch.randn(samples, n, generator=gen, dtype=dtype).to(dev)
+    return sigma(X @ W.T)
+
+
+def numerical_rank(F: torch.Tensor) -> tuple[int, torch.Tensor, float]:
+    """Rank of ``F`` at the rounding threshold :math:`\\tau = s_{\\max}\\max(N, M)\\,\\varepsilon`.
+
+    Returns:
+        ``(rank, singular values (descending), tau)``.
+    """
+    if not isinstance(F, torch.Tensor) or F.ndim != 2 or not F.is_floating_point():
+        raise ValueError(f"F: expected a 2-d floating-point tensor, got {getattr(F, 'shape', type(F))}")
+    if not bool(torch.isfinite(F).all()):
+        raise ValueError("F: contains non-finite values; the activation overflowed on the random features")
+    s = torch.linalg.svdvals(F)
+    smax = float(s[0]) if s.numel() else 0.0
+    tau = smax * max(F.shape) * torch.finfo(F.dtype).eps
+    return int((s > tau).sum()), s, tau
+
+
+@dataclass(frozen=True)
+class FeatureSpectrum:
+    """Singular values of a random feature matrix and the rank they imply.
+
+    Attributes:
+        activation: the activation's name.
+        n: input dimension.
+        directions, samples: the feature matrix is ``(samples, directions)``.
+        rank: number of singular values above ``threshold``.
+        singular_values: all singular values divided by the largest (descending, a list).
+        threshold: the threshold divided by the largest singular value.
+    """
+
+    activation: str
+    n: int
+    directions: int
+    samples: int
+    rank: int
+    singular_values: list
+    threshold: float
+
+
+def feature_spectrum(
+    activation: ActivationLike,
+    n: int,
+    *,
+    directions: int = 512,
+    samples: int = 512,
+    seed: int = 0,
+    device: Optional[torch.device | str] = None,
+) -> FeatureSpectrum:
+    """Numerical estimate of :math:`\\dim^*(\\sigma)` with its singular-value spectrum (float64).
+
+    Args: as :func:`intrinsic_dimension`.
+
+    >>> feature_spectrum("cubic", 2, directions=40, samples=40).rank   # binary cubic forms
+    4
+    """
+    sigma = _activation(activation)
+    F = feature_matrix(sigma, n, directions=directions, samples=samples, seed=seed, device=device)
+    rank, s, tau = numerical_rank(F)
+    smax = float(s[0]) if float(s[0]) > 0 else 1.0
+    return FeatureSpectrum(sigma.name, n, directions, samples, rank, (s / smax).cpu().tolist(), tau / smax)

@@ -14,6 +14,8 @@ Adam steps each); ``teacher``: a one-hidden-layer ReLU student of width ``--widt
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 import time
 
 import torch
@@ -72,6 +74,14 @@ def main() -> None:
     print(f"sequential (one bead at a time): {t_seq:8.2f} s")
     print(f"batched (breadth first, all pairs): {t_bat:8.2f} s")
     print(f"speed-up: {t_seq / t_bat:.1f}x | identical strings: {same}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _record import record
+
+    summary = [f"{task.name}: {m} pairs, {beads} beads, L0={args.level}: sequential {t_seq:.1f} s, batched {t_bat:.1f} s, "
+               f"speed-up x{t_seq / t_bat:.1f}, identical strings: {same}"]
+    data = {"task": task.name, "pairs": m, "beads": beads, "level": args.level, "sequential_s": t_seq,
+            "batched_s": t_bat, "identical": same, "threads": torch.get_num_threads(), "device": describe_device(dev)}
+    print("wrote", record(f"dss-{args.task}", summary, data))
 
 
 if __name__ == "__main__":

@@ -129,3 +129,17 @@ def test_bad_input():
         vl.relu_population_risk(torch.zeros(1, 1, 2, 3, dtype=f64), V)
     with pytest.raises(ValueError, match="samples=1"):
         vl.monte_carlo_risk(torch.ones(2, 3, dtype=f64), V, samples=1)
+
+
+@pytest.mark.parametrize("theta", [1e-5, 1e-7, 3e-8, 1e-8, 1e-10])
+def test_nearly_parallel_rows_are_accurate(theta):
+    """sin θ is computed with cancellation for nearly parallel rows, but its error and θ's
+    cancel to first order in the gradient (sin θ · w̄ - θ · v with w̄ ≈ v): stays ~1e-16."""
+    w = torch.tensor([[math.cos(theta), math.sin(theta)]], dtype=f64)
+    v = torch.tensor([[1.0, 0.0]], dtype=f64)
+    g = vl.relu_population_gradient(w, v)[0]
+    s, c = math.sin(theta), math.cos(theta)
+    exact = torch.tensor([c / 2 - (s * c + (math.pi - theta)) / (2 * math.pi), s / 2 - s * s / (2 * math.pi)], dtype=f64)
+    assert float((g - exact).abs().max()) < 1e-15
+    risk_exact = 0.25 + 0.25 - (s + (math.pi - theta) * c) / (2 * math.pi)
+    assert abs(float(vl.relu_population_risk(w, v)) - risk_exact) < 1e-15

@@ -26,6 +26,12 @@ from .population import (
     relu_population_risk,
 )
 
+# Exact Hessian of the ReLU population risk, certification of minima, the Safran–Shamir protocol.
+from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
+from .certify import Certificate, certify_minimum, family_signature, group_families, third_derivative_bound
+from .safran_shamir import ProtocolResult, run_protocol, teacher_identity, xavier_init
+from .safran_shamir import classify as classify_end_points
+
 # Training.
 from .training import TrainResult, grad_norm, train
 
@@ -98,7 +104,7 @@ from .scorecard import Check, binomial_tolerance, format_scorecard
 from .experiments import Report, experiments, reproduce
 
 # Submodules used as namespaces in the chapters.
-from . import landscape, linear, plotting
+from . import landscape, linear, plotting, widgets
 
 __all__ = [
     "__version__",
@@ -108,6 +114,10 @@ __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer", "deep_linear", "deep_linear_product",
     # population risk
     "arccos_kernel", "relu_population_risk", "relu_population_gradient", "monte_carlo_risk", "MonteCarloEstimate",
+    # Hessian, certification, Safran–Shamir protocol
+    "relu_population_hessian", "hessian_min_eigenvalue", "smallest_eigenvalues",
+    "certify_minimum", "Certificate", "group_families", "family_signature", "third_derivative_bound",
+    "run_protocol", "ProtocolResult", "xavier_init", "teacher_identity", "classify_end_points",
     # training
     "train", "TrainResult", "grad_norm",
     # linear networks

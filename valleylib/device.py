@@ -58,9 +58,9 @@ def set_cpu_threads(threads: int | None = None) -> int:
     """Set torch's intra-op CPU thread count and return it.
 
     ``valleylib``'s workloads are many tiny batched kernels (thousands of 6x6 to 60x60
-    networks). Each kernel then pays OpenMP's thread synchronisation, and on a small machine
-    that is busy with anything else two threads were measured 9-13 times *slower* than one
-    (the linear, connectivity and Safran–Shamir chapters; ``benchmarks/``). Hence the default:
+    networks). Each kernel then pays OpenMP's thread synchronisation: on a quiet two-core machine
+    a second thread gained nothing (``benchmarks/bench_safran_shamir.py``), and while other jobs
+    shared the cores two threads were measured 9-13 times *slower* than one. Hence the default:
 
     - ``threads`` given: use it;
     - else ``$VALLEYLIB_THREADS`` if set;

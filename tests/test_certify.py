@@ -1,0 +1,97 @@
+"""Float64 certificate of spurious local minima, on the published (6,6) minimum and on constructed points."""
+import pytest
+import torch
+
+from valleylib.certify import certify_minimum, family_signature, group_families, third_derivative_bound
+from valleylib.hessian import hessian_min_eigenvalue
+from valleylib.population import relu_population_gradient, relu_population_risk
+
+DT = torch.float64
+V6 = torch.eye(6, dtype=DT)
+
+# papers.md §1.5: the (6,6) spurious minimum of newExp-6-6.mat, printed with columns = neurons.
+W6_COLUMNS = torch.tensor([
+    [-0.0504134066, -0.0504134061, 0.2245158324, 0.9867038068, -0.0504134061, -0.0504134061],
+    [0.9867038211, -0.0504134009, 0.2245158031, -0.0504134081, -0.0504134008, -0.0504134009],
+    [-0.050413401, -0.0504134004, 0.2245158008, -0.0504134077, 0.9867038222, -0.0504134004],
+    [0.308010986, 0.3080109833, -0.6015119236, 0.3080110217, 0.3080109832, 0.3080109832],
+    [-0.050413401, -0.0504134005, 0.2245158008, -0.0504134077, -0.0504134004, 0.9867038222],
+    [-0.050413401, 0.9867038222, 0.2245158008, -0.0504134077, -0.0504134004, -0.0504134004],
+], dtype=DT)
+W6 = W6_COLUMNS.T.contiguous()  # rows = neurons (our convention)
+
+# A saddle we constructed: a circulant W = circ(c) that is a critical point of F restricted to circulant
+# matrices, hence (by the symmetry of F under cyclic shifts of neurons and coordinates) a critical point of F;
+# found by gradient descent + Newton inside the circulant family. Its Hessian has eigenvalue -0.02296.
+C_SADDLE = torch.tensor([0.6767306873227893, 0.3237305961622468, -0.3239044177424126, 0.323730596162213,
+                         -0.3239044177423942, 0.32373059616217825], dtype=DT)
+W_SADDLE = torch.stack([torch.roll(C_SADDLE, i) for i in range(6)])
+
+
+def test_fixture_numbers():
+    assert float(relu_population_gradient(W6, V6).norm()) < 1e-8
+    assert abs(float(hessian_min_eigenvalue(W6, V6)) - 0.0047004) < 1e-6
+    assert abs(float(relu_population_risk(W6, V6)) - 0.0250806) < 1e-7
+    # five distinct values (papers.md §1.5), at the fixture's 8 significant digits
+    assert len(torch.unique(W6.round(decimals=6))) == 5
+
+
+def test_fixture_is_certified_spurious():
+    c = certify_minimum(W6, V6)
+    assert bool(c.certified), c.reason()
+    assert 0 < float(c.lambda_lower) < float(c.lambda_numeric) < 0.0048
+    assert 0 < float(c.radius) < 1e-6  # the authors' certificate has r = 1.0012e-7
+    assert 0.025 < float(c.risk_lower) < float(c.risk)
+
+
+def test_constructed_saddle_is_not_certified():
+    assert float(relu_population_gradient(W_SADDLE, V6).norm()) < 1e-13
+    assert float(hessian_min_eigenvalue(W_SADDLE, V6)) < -0.02
+    c = certify_minimum(W_SADDLE, V6)
+    assert not bool(c.certified)
+    assert int(c.code) == -1 and c.reason() == "Hessian lower bound not positive"
+
+
+def test_global_minimum_is_not_certified_spurious():
+    c = certify_minimum(torch.eye(6, dtype=DT)[torch.randperm(6)], V6)
+    assert not bool(c.certified)
+    assert int(c.code) == -5
+
+
+def test_a_point_with_large_gradient_is_not_certified():
+    c = certify_minimum(W6 + 1e-3, V6)
+    assert not bool(c.certified) and int(c.code) in (-2, -3)
+
+
+def test_batched_equals_single():
+    Ws = torch.stack([W6, W_SADDLE])
+    c = certify_minimum(Ws, V6)
+    assert c.certified.tolist() == [True, False]
+    single = certify_minimum(W6, V6)
+    assert float(c.lambda_lower[0]) == pytest.approx(float(single.lambda_lower), rel=1e-12)
+
+
+def test_third_derivative_bound_grows_with_radius_and_is_infinite_when_a_row_may_vanish():
+    small, large = third_derivative_bound(W6, V6, 1e-4), third_derivative_bound(W6, V6, 1e-2)
+    assert float(small[0]) < float(large[0])
+    assert torch.isinf(third_derivative_bound(W6, V6, 10.0)).all()
+
+
+def test_families_up_to_permutations():
+    g = torch.Generator().manual_seed(0)
+    P, Q = torch.randperm(6, generator=g), torch.randperm(6, generator=g)
+    W6b = W6[P][:, Q]
+    assert float(relu_population_risk(W6b, V6)) == pytest.approx(float(relu_population_risk(W6, V6)), abs=1e-15)
+    torch.testing.assert_close(family_signature(W6b), family_signature(W6))
+    labels, reps = group_families(torch.stack([W6, torch.eye(6, dtype=DT), W6b, W_SADDLE, W_SADDLE[[1, 2, 3, 4, 5, 0]]]))
+    assert labels.tolist() == [0, 1, 0, 2, 2]
+    assert reps == [0, 1, 3]
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="margin_factor"):
+        certify_minimum(W6, V6, margin_factor=-1)
+    with pytest.raises(ValueError, match="input dimension"):
+        certify_minimum(W6[:, :5], V6)
+    with pytest.raises(ValueError, match="atol"):
+        group_families(W6.unsqueeze(0), atol=0)

@@ -1,0 +1,151 @@
+"""Exact Hessian of the Gaussian ReLU population risk, and its smallest eigenvalues.
+
+The risk :math:`F(W)` of :mod:`valleylib.population` is twice differentiable wherever no student row
+is zero and no two rows (student or teacher) are exactly parallel or anti-parallel. There its
+Hessian with respect to :math:`W` is a block matrix of :math:`d\\times d` blocks (Safran & Shamir,
+2018, ``Hessian.m`` of their code):
+
+.. math::
+
+    \\nabla^2_{w_i w_i} F = \\tfrac12 I + \\sum_{i'\\ne i} h_1(w_i, w_{i'}) - \\sum_j h_1(w_i, v_j),
+    \\qquad
+    \\nabla^2_{w_i w_{i'}} F = h_2(w_i, w_{i'}) \\quad (i \\ne i'),
+
+with :math:`\\theta` the angle between the two arguments, :math:`\\bar w = w/\\|w\\|`,
+
+.. math::
+
+    h_1(w, v) = \\frac{\\|v\\|}{2\\pi\\sin\\theta\\,\\|w\\|}
+        \\big[\\sin^2\\theta\\,(I - \\bar w\\bar w^\\top) + (\\cos\\theta\\,\\bar w - \\bar v)(\\cos\\theta\\,\\bar w - \\bar v)^\\top\\big],
+
+    h_2(w, v) = \\frac{\\pi-\\theta}{2\\pi} I + \\frac{1}{2\\pi\\sin\\theta}
+        \\big[\\bar w\\bar v^\\top + \\bar v\\bar w^\\top - \\cos\\theta\\,(\\bar w\\bar w^\\top + \\bar v\\bar v^\\top)\\big].
+
+Both have a :math:`1/\\sin\\theta` that cancels. Writing :math:`\\bar v = \\cos\\theta\\,\\bar w + \\sin\\theta\\,u`
+with :math:`u \\perp \\bar w` a unit vector, they are evaluated here in the equivalent, cancellation-free
+form (our rewriting)
+
+.. math::
+
+    h_1(w, v) = \\frac{\\|v\\|\\sin\\theta}{2\\pi\\|w\\|}\\,(I - \\bar w\\bar w^\\top + u u^\\top),
+    \\qquad
+    h_2(w, v) = \\frac{1}{2\\pi}\\Big[(\\pi-\\theta) I + \\sin\\theta\\big(\\cos\\theta\\,(\\bar w\\bar w^\\top - uu^\\top)
+        + \\sin\\theta\\,(\\bar w u^\\top + u\\bar w^\\top)\\big)\\Big],
+
+where :math:`\\sin\\theta = \\|\\bar v - \\cos\\theta\\,\\bar w\\|` is computed from the difference vector
+(accurate to rounding even for nearly parallel rows). At :math:`\\sin\\theta = 0` both correction terms
+are taken at their limit, zero.
+
+**Flattening.** The Hessian is returned as a matrix of size :math:`nd \\times nd` whose row/column
+index ``i*d + a`` stands for coordinate ``a`` of neuron ``i`` (row-major over ``W[i, a]``, i.e. the
+order of ``W.reshape(n*d)``). The MATLAB code of Safran & Shamir stores neurons as the *columns* of a
+``d x n`` matrix and flattens column-major (``W(:)``), which gives the same index ``d*i + a``: the two
+orders coincide, only the names differ.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import batch_weights
+from .population import _teacher
+
+__all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue"]
+
+
+def _pair_terms(A: torch.Tensor, B: torch.Tensor):
+    """For rows a of A (R, p, d) and b of B (R, q, d): unit ā (R,p,d), u (R,p,q,d), cos, sin, θ (R,p,q).
+
+    ``u`` is the unit component of b̄ orthogonal to ā (zero where sin θ = 0).
+    """
+    na = A.norm(dim=-1, keepdim=True)
+    nb = B.norm(dim=-1, keepdim=True)
+    Ab = A / na
+    Bb = B / nb
+    c = torch.matmul(Ab, Bb.transpose(-1, -2)).clamp(-1.0, 1.0)  # (R, p, q)
+    diff = Bb.unsqueeze(-3) - c.unsqueeze(-1) * Ab.unsqueeze(-2)  # (R, p, q, d)
+    s = diff.norm(dim=-1)
+    safe = torch.where(s > 0, s, torch.ones_like(s))
+    u = torch.where((s > 0).unsqueeze(-1), diff / safe.unsqueeze(-1), torch.zeros_like(diff))
+    theta = torch.atan2(s, c)
+    return Ab, u, c, s, theta
+
+
+def relu_population_hessian(W, V) -> torch.Tensor:
+    """Exact Hessian :math:`\\nabla^2_W F` of :func:`~valleylib.relu_population_risk`.
+
+    See the module docstring for the blocks :math:`h_1`, :math:`h_2` and the flattening.
+
+    Args:
+        W: student rows, ``(runs, n, d)`` or ``(n, d)``; rows must be non-zero.
+        V: teacher rows, ``(k, d)``, non-zero.
+
+    Returns:
+        ``(runs, n*d, n*d)``, or ``(n*d, n*d)`` when ``W`` is ``(n, d)``; entry
+        ``[i*d + a, j*d + b]`` is :math:`\\partial^2 F / \\partial W_{ia}\\,\\partial W_{jb}`.
+
+    Raises:
+        ValueError: on bad shapes or non-finite values, or if a student row is zero
+            (:math:`F` is not twice differentiable there).
+
+    >>> H = relu_population_hessian(torch.eye(2, dtype=torch.float64) * 2, torch.eye(2, dtype=torch.float64))
+    >>> tuple(H.shape)
+    (4, 4)
+    """
+    W, single = batch_weights("W", W)
+    V = _teacher(V, W)
+    if bool((W.norm(dim=-1) == 0).any()):
+        raise ValueError("W: a student row is zero; the risk is not twice differentiable there (expected non-zero rows)")
+    R, n, d = W.shape
+    two_pi = 2 * math.pi
+    eye = torch.eye(d, dtype=W.dtype, device=W.device)
+    Wb, u_ww, c_ww, s_ww, th_ww = _pair_terms(W, W)
+    _, u_wv, _, s_wv, _ = _pair_terms(W, V.unsqueeze(0).expand(R, -1, -1))
+    nw = W.norm(dim=-1)  # (R, n)
+    nv = V.norm(dim=-1)  # (k,)
+    off = ~torch.eye(n, dtype=torch.bool, device=W.device)
+    # h1 coefficients: |v| sin θ / (2π |w|)
+    c1_ww = torch.where(off, nw.unsqueeze(-2) * s_ww, torch.zeros_like(s_ww)) / (two_pi * nw.unsqueeze(-1))
+    c1_wv = nv * s_wv / (two_pi * nw.unsqueeze(-1))
+    coef = c1_ww.sum(-1) - c1_wv.sum(-1)  # (R, n): multiplies (I - w̄w̄ᵀ)
+    proj = eye - Wb.unsqueeze(-1) * Wb.unsqueeze(-2)  # (R, n, d, d)
+    uu = torch.einsum("rij,rija,rijb->riab", c1_ww, u_ww, u_ww) - torch.einsum("rij,rija,rijb->riab", c1_wv, u_wv, u_wv)
+    diag = 0.5 * eye + coef[..., None, None] * proj + uu  # (R, n, d, d)
+    # h2 blocks for every pair (diagonal pairs replaced below)
+    wb = Wb.unsqueeze(-2).expand(R, n, n, d)
+    ww = wb.unsqueeze(-1) * wb.unsqueeze(-2)
+    uu2 = u_ww.unsqueeze(-1) * u_ww.unsqueeze(-2)
+    wu = wb.unsqueeze(-1) * u_ww.unsqueeze(-2)
+    h2 = (math.pi - th_ww)[..., None, None] * eye + s_ww[..., None, None] * (
+        c_ww[..., None, None] * (ww - uu2) + s_ww[..., None, None] * (wu + wu.transpose(-1, -2))
+    )
+    h2 = h2 / two_pi
+    blocks = torch.where(off[..., None, None], h2, torch.zeros_like(h2))
+    idx = torch.arange(n, device=W.device)
+    blocks[:, idx, idx] = diag
+    H = blocks.permute(0, 1, 3, 2, 4).reshape(R, n * d, n * d)
+    H = 0.5 * (H + H.transpose(-1, -2))
+    return H[0] if single else H
+
+
+def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
+    """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``."""
+    if not isinstance(H, torch.Tensor) or H.ndim < 2 or H.shape[-1] != H.shape[-2]:
+        raise ValueError(f"H: expected a tensor of square matrices (..., N, N), got {getattr(H, 'shape', type(H))}")
+    if not 1 <= m <= H.shape[-1]:
+        raise ValueError(f"m={m!r}: expected an integer between 1 and N={H.shape[-1]}")
+    return torch.linalg.eigvalsh(H)[..., :m]
+
+
+def hessian_min_eigenvalue(W, V, *, chunk: int = 256) -> torch.Tensor:
+    """Smallest eigenvalue :math:`\\lambda_{\\min}(\\nabla^2 F(W))` per run, ``(runs,)`` (scalar for one network).
+
+    Computed in chunks of ``chunk`` runs to bound memory (the Hessians hold ``runs * (n d)^2`` numbers).
+    """
+    Wb, single = batch_weights("W", W)
+    if not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk={chunk!r}: expected a positive integer")
+    out = [smallest_eigenvalues(relu_population_hessian(Wb[s : s + chunk], V))[..., 0] for s in range(0, Wb.shape[0], chunk)]
+    lam = torch.cat(out)
+    return lam[0] if single else lam

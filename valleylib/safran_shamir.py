@@ -1,0 +1,362 @@
+"""The Safran & Shamir (2018) gradient-descent protocol, batched over runs.
+
+Teacher :math:`v_j = e_j` (``V = I_k``, so the input dimension is :math:`d = k`), student of width
+:math:`n` with all output weights 1, Gaussian inputs, population risk :math:`F` in closed form
+(:func:`~valleylib.relu_population_risk`). Every run:
+
+1. starts from Xavier initialisation :math:`W_0` with i.i.d. :math:`\\mathcal N(0, 1/d)` entries;
+2. takes gradient steps :math:`W \\leftarrow W - \\eta\\,\\nabla F(W)` with :math:`\\eta = 0.1`;
+3. stops at the first iterate with :math:`\\max_i \\|\\nabla_{w_i} F\\| \\le 10^{-9}/(2\\pi)`
+   (the authors' code tests :math:`\\max_i\\|2\\pi\\nabla_{w_i}F\\|\\le 10^{-9}`);
+4. restarts from its own :math:`W_0` with the step halved whenever that norm exceeds :math:`10^4`
+   or stops being finite.
+
+The authors had no iteration cap; here ``max_iter`` is a safety cap, and runs that hit it are
+reported (``converged`` is False for them). End points are then classified by
+:func:`classify`: ``global`` (risk below :math:`10^{-3}`), ``spurious`` (risk at least :math:`10^{-3}`
+and a positive definite Hessian), ``saddle`` (risk at least :math:`10^{-3}` and
+:math:`\\lambda_{\\min} \\le 0`: not a strict minimum) or ``not converged``.
+
+Optional Newton polishing (``newton_below``, our addition, off by default): once a run's
+per-neuron gradient norm falls below ``newton_below``, Newton steps
+:math:`W \\leftarrow W - (\\nabla^2F)^{+}\\nabla F` with the closed-form Hessian (pseudo-inverse on its
+positive eigenvalues) are tried; a step is tried only where the Hessian has no negative eigenvalue
+and kept only if the gradient norm decreases, otherwise that run continues with plain gradient
+descent. The classification must be (and, in the chapter, is) checked against plain gradient descent.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from ._checks import batch_weights, check_positive_float, check_positive_int
+from .hessian import hessian_min_eigenvalue, relu_population_hessian
+from .population import relu_population_gradient, relu_population_risk
+
+__all__ = [
+    "TOL",
+    "RISK_THRESHOLD",
+    "LABELS",
+    "ProtocolResult",
+    "xavier_init",
+    "teacher_identity",
+    "run_protocol",
+    "classify",
+]
+
+#: The stopping tolerance on the largest per-neuron gradient norm: :math:`10^{-9}/(2\pi)`.
+TOL: float = 1e-9 / (2 * math.pi)
+#: End points with risk at least this are "bad" (``bad_minima_value_bound`` of the authors' code).
+RISK_THRESHOLD: float = 1e-3
+#: Classification labels, in the order of their integer codes.
+LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "not converged")
+
+
+def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
+    """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
+    check_positive_int("k", k)
+    return torch.eye(k, dtype=dtype, device=device)
+
+
+def xavier_init(
+    runs: int, n: int, d: int, *, generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float64, device=None
+) -> torch.Tensor:
+    """Xavier initialisation ``W0 (runs, n, d)`` with i.i.d. :math:`\\mathcal N(0, 1/d)` entries.
+
+    ``device`` defaults to the generator's device, else :func:`~valleylib.default_device`.
+    """
+    from .device import default_device
+
+    check_positive_int("runs", runs)
+    check_positive_int("n", n)
+    check_positive_int("d", d)
+    if device is None:
+        device = generator.device if generator is not None else default_device()
+    return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    """End points of :func:`run_protocol`, each field with a leading ``runs`` dimension.
+
+    Attributes:
+        W: end points ``(runs, n, d)``.
+        risk: :math:`F(W)`.
+        grad_norm: :math:`\\max_i\\|\\nabla_{w_i}F(W)\\|`.
+        iterations: gradient steps taken (all restarts included; Newton steps not counted).
+        newton_steps: accepted Newton steps.
+        converged: ``grad_norm <= tol`` was reached.
+        hit_cap: the run stopped at the safety cap ``max_iter``.
+        restarts: divergence restarts (each halves the step).
+        lr: the final step size.
+    """
+
+    W: torch.Tensor
+    risk: torch.Tensor
+    grad_norm: torch.Tensor
+    iterations: torch.Tensor
+    newton_steps: torch.Tensor
+    converged: torch.Tensor
+    hit_cap: torch.Tensor
+    restarts: torch.Tensor
+    lr: torch.Tensor
+
+    @property
+    def runs(self) -> int:
+        return int(self.risk.shape[0])
+
+
+def _gradient(W: torch.Tensor, V: torch.Tensor, identity: bool) -> torch.Tensor:
+    """Lean closed-form gradient for the inner loop (no validation; same formula as
+    :func:`~valleylib.relu_population_gradient`, with the products by ``V`` skipped when ``V = I``).
+
+    .. math::
+
+        2\\pi\\,\\nabla_{w_i}F = \\Big(\\sum_{i'\\ne i}\\|w_{i'}\\|\\sin\\theta_{ii'} - \\sum_j \\|v_j\\|\\sin\\theta_{i,v_j}\\Big)\\bar w_i
+            + \\sum_{i'} (\\pi - \\theta_{ii'})\\,w_{i'} - \\sum_j (\\pi - \\theta_{i,v_j})\\,v_j
+    """
+    nw2 = (W * W).sum(-1)
+    dww = torch.bmm(W, W.transpose(1, 2))
+    sww = torch.sqrt(torch.clamp(nw2.unsqueeze(-1) * nw2.unsqueeze(-2) - dww * dww, min=0.0))
+    sww.diagonal(dim1=1, dim2=2).fill_(0.0)
+    A = math.pi - torch.atan2(sww, dww)
+    A.diagonal(dim1=1, dim2=2).fill_(math.pi)
+    if identity:
+        dwv, nv2 = W, 1.0
+    else:
+        dwv, nv2 = W @ V.T, (V * V).sum(-1)
+    swv = torch.sqrt(torch.clamp(nw2.unsqueeze(-1) * nv2 - dwv * dwv, min=0.0))
+    B = math.pi - torch.atan2(swv, dwv)
+    radial = (sww.sum(-1) - swv.sum(-1)) / nw2
+    g = radial.unsqueeze(-1) * W + torch.bmm(A, W) - (B if identity else B @ V)
+    return g * (1 / (2 * math.pi))
+
+
+def _max_row(g: torch.Tensor) -> torch.Tensor:
+    return g.norm(dim=-1).amax(dim=-1)
+
+
+def _progress_enabled(progress: Optional[bool]) -> bool:
+    if progress is not None:
+        return progress
+    return os.environ.get("VALLEYLIB_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
+
+
+def _newton(W: torch.Tensor, V: torch.Tensor, g: torch.Tensor, gn: torch.Tensor):
+    """One guarded Newton step for a batch; returns (new W, new g, new gn, accepted mask).
+
+    The step is :math:`H^{+}\\nabla F` with :math:`H^{+}` the pseudo-inverse on the eigenvalues above
+    ``1e-9 * max eigenvalue`` (so that degenerate minima, e.g. global minima with n > k, are reached
+    too). It is tried only where the Hessian has no eigenvalue below ``-1e-9 * max eigenvalue`` (no
+    negative curvature, so a run is never pushed towards a saddle) and kept only if the gradient
+    norm decreases.
+    """
+    R, n, d = W.shape
+    H = relu_population_hessian(W, V)
+    D, U = torch.linalg.eigh(H)
+    top = D[:, -1:].abs()
+    psd = (D[:, 0] >= -1e-9 * top[:, 0]) & torch.isfinite(D).all(1)
+    c = (U.transpose(-1, -2) @ g.reshape(R, n * d, 1)).squeeze(-1)
+    keep = D > 1e-9 * top
+    step = (U @ torch.where(keep, c / torch.where(keep, D, torch.ones_like(D)), torch.zeros_like(c)).unsqueeze(-1)).reshape(R, n, d)
+    Wt = W - step
+    ok = psd & torch.isfinite(Wt).flatten(1).all(1) & (Wt.norm(dim=-1).amin(-1) > 0)
+    Wt = torch.where(ok[:, None, None], Wt, W)
+    gt = relu_population_gradient(Wt, V)
+    gnt = _max_row(gt)
+    acc = ok & torch.isfinite(gnt) & (gnt < gn)
+    m = acc[:, None, None]
+    return torch.where(m, Wt, W), torch.where(m, gt, g), torch.where(acc, gnt, gn), acc
+
+
+def run_protocol(
+    W0,
+    V=None,
+    *,
+    lr: float = 0.1,
+    tol: float = TOL,
+    max_iter: int = 200_000,
+    divergence_threshold: float = 1e4,
+    max_restarts: int = 30,
+    newton_below: Optional[float] = None,
+    newton_tries: int = 12,
+    check_every: int = 100,
+    progress: Optional[bool] = None,
+    desc: str = "gradient descent",
+) -> ProtocolResult:
+    """Run the protocol from every initial point of ``W0`` at once.
+
+    Each iteration evaluates the closed-form gradient of the active runs (no autograd) and moves
+    the runs whose per-neuron gradient norm :math:`\\max_i\\|\\nabla_{w_i}F\\|` is still above ``tol``:
+
+    .. math::  W_{t+1} = W_t - \\eta\\,\\nabla F(W_t).
+
+    Every ``check_every`` iterations the finished runs are removed from the active batch.
+
+    Args:
+        W0: initial points ``(runs, n, d)`` or ``(n, d)``.
+        V: teacher ``(k, d)``; default ``I_d``.
+        lr: step size :math:`\\eta` (halved at each divergence restart).
+        tol: stop a run when its largest per-neuron gradient norm is at most ``tol``.
+        max_iter: safety cap on gradient steps per run (restarts included).
+        divergence_threshold: restart when the gradient norm exceeds this (or is not finite).
+        max_restarts: restarts allowed before a run is given up (then not converged).
+        newton_below: try guarded Newton steps once the norm is below this (``None``: never).
+        newton_tries: Newton steps per attempt (one attempt per check); a run whose last step
+            failed (Hessian not positive semi-definite, or no decrease) continues with gradient
+            descent and tries again once its gradient norm has dropped by another factor 10.
+        check_every: iterations between compactions and progress updates.
+        progress: ``tqdm.auto`` bar; ``None`` reads ``$VALLEYLIB_PROGRESS``.
+
+    Returns:
+        :class:`ProtocolResult` (unbatched fields if ``W0`` was ``(n, d)``).
+    """
+    W0, single = batch_weights("W0", W0)
+    if V is None:
+        V = teacher_identity(W0.shape[-1], dtype=W0.dtype, device=W0.device)
+    lr = check_positive_float("lr", lr)
+    tol = check_positive_float("tol", tol)
+    check_positive_int("max_iter", max_iter)
+    divergence_threshold = check_positive_float("divergence_threshold", divergence_threshold)
+    check_positive_int("max_restarts", max_restarts, 0)
+    check_positive_int("check_every", check_every)
+    check_positive_int("newton_tries", newton_tries)
+    if newton_below is not None:
+        newton_below = check_positive_float("newton_below", newton_below)
+    relu_population_gradient(W0[:1], V)  # validates V against W0
+    V = V.to(W0.dtype)
+    R, dev = W0.shape[0], W0.device
+    tol2, thr2 = tol * tol, divergence_threshold * divergence_threshold
+    identity = V.shape[0] == V.shape[1] and bool(torch.equal(V, torch.eye(V.shape[0], dtype=V.dtype, device=V.device)))
+
+    out_W = W0.clone()
+    out_it = torch.zeros(R, dtype=torch.long, device=dev)
+    out_newton = torch.zeros(R, dtype=torch.long, device=dev)
+    out_conv = torch.zeros(R, dtype=torch.bool, device=dev)
+    out_cap = torch.zeros(R, dtype=torch.bool, device=dev)
+    out_restarts = torch.zeros(R, dtype=torch.long, device=dev)
+    out_lr = torch.full((R,), lr, dtype=W0.dtype, device=dev)
+
+    idx = torch.arange(R, device=dev)
+    W = W0.clone()
+    start = W0.clone()
+    step = torch.full((R,), lr, dtype=W0.dtype, device=dev)
+    it = torch.zeros(R, dtype=torch.long, device=dev)
+    nt = torch.zeros(R, dtype=torch.long, device=dev)
+    retry_below = torch.full((R,), newton_below if newton_below is not None else 0.0, dtype=W0.dtype, device=dev)
+    restarts = torch.zeros(R, dtype=torch.long, device=dev)
+    done = torch.zeros(R, dtype=torch.bool, device=dev)
+    capped = torch.zeros(R, dtype=torch.bool, device=dev)
+
+    bar = None
+    if _progress_enabled(progress):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=R, desc=desc, delay=2.0, leave=False, unit="run")
+    try:
+        while idx.numel() > 0:
+            for _ in range(check_every):
+                g = _gradient(W, V, identity)
+                gn2 = (g * g).sum(-1).amax(-1)  # squared per-neuron maximum; NaN stays NaN
+                done |= gn2 <= tol2
+                capped |= (it >= max_iter) & ~done
+                bad = ~(gn2 <= thr2) & ~done & ~capped  # diverging or not finite: restart
+                move = ~(done | capped | bad)
+                W = torch.where(bad[:, None, None], start, torch.where(move[:, None, None], W - step[:, None, None] * g, W))
+                step = torch.where(bad, step * 0.5, step)
+                restarts += bad
+                capped |= restarts > max_restarts
+                it += move
+            if newton_below is not None:
+                g = _gradient(W, V, identity)
+                gn = _max_row(g)
+                cand = (~done & ~capped & torch.isfinite(gn) & (gn < retry_below)).nonzero().flatten()
+                for sel in cand.split(256):  # bounds the memory of the (runs, n d, n d) Hessians
+                    Ws, gs, gns = W[sel], g[sel], gn[sel]
+                    for _ in range(newton_tries):
+                        Ws, gs, gns, acc = _newton(Ws, V, gs, gns)
+                        nt[sel] += acc.long()
+                        if not bool(acc.any()) or bool((gns <= tol).all()):
+                            break
+                    W[sel] = Ws
+                    done[sel] = done[sel] | (gns <= tol)
+                    # still improving: retry at the next check; stuck: retry after GD has gained a factor 10
+                    retry_below[sel] = torch.where(acc, torch.full_like(gns, float("inf")), gns / 10)
+            finished = done | capped
+            if bool(finished.any()):
+                f = idx[finished]
+                out_W[f] = W[finished]
+                out_it[f] = it[finished]
+                out_newton[f] = nt[finished]
+                out_conv[f] = done[finished]
+                out_cap[f] = capped[finished] & ~done[finished]
+                out_restarts[f] = restarts[finished]
+                out_lr[f] = step[finished]
+                keep = ~finished
+                idx, W, start, step, it, nt, retry_below, restarts, done, capped = (
+                    t[keep] for t in (idx, W, start, step, it, nt, retry_below, restarts, done, capped)
+                )
+                if bar is not None:
+                    bar.update(int(finished.sum()))
+    finally:
+        if bar is not None:
+            bar.close()
+    risk = relu_population_risk(out_W, V)
+    gnorm = _max_row(relu_population_gradient(out_W, V))
+    res = ProtocolResult(out_W, risk, gnorm, out_it, out_newton, out_conv, out_cap, out_restarts, out_lr)
+    if single:
+        res = ProtocolResult(*(getattr(res, f)[0] for f in ProtocolResult.__dataclass_fields__))
+    return res
+
+
+def classify(
+    W,
+    V=None,
+    *,
+    converged=None,
+    tol: float = TOL,
+    risk_threshold: float = RISK_THRESHOLD,
+    chunk: int = 256,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Label end points ``global`` / ``spurious`` / ``saddle`` / ``not converged``.
+
+    A run is *not converged* when its per-neuron gradient norm exceeds ``tol`` (or ``converged`` is
+    False); otherwise *global* when :math:`F(W) < 10^{-3}`; otherwise *spurious* when
+    :math:`\\lambda_{\\min}(\\nabla^2F(W)) > 0` and *saddle* when :math:`\\lambda_{\\min}\\le 0` (no strict
+    minimum: a saddle, or a degenerate point that the second-order test cannot decide).
+    These are numerical labels; :func:`valleylib.certify.certify_minimum` turns ``spurious`` into a
+    rigorous statement.
+
+    Args:
+        W: end points ``(runs, n, d)``. V: teacher, default ``I_d``.
+        converged: optional ``(runs,)`` bool mask from :func:`run_protocol`.
+
+    Returns:
+        ``(codes, lambda_min)``: integer codes ``(runs,)`` indexing :data:`LABELS`, and the smallest
+        Hessian eigenvalue ``(runs,)`` (``nan`` where not computed: global or not converged runs).
+    """
+    W, _ = batch_weights("W", W)
+    if V is None:
+        V = teacher_identity(W.shape[-1], dtype=W.dtype, device=W.device)
+    tol = check_positive_float("tol", tol)
+    risk = relu_population_risk(W, V)
+    gn = _max_row(relu_population_gradient(W, V))
+    conv = gn <= tol
+    if converged is not None:
+        converged = torch.as_tensor(converged, dtype=torch.bool, device=W.device)
+        if converged.shape != conv.shape:
+            raise ValueError(f"converged: expected shape {tuple(conv.shape)}, got {tuple(converged.shape)}")
+        conv = conv & converged
+    lam = torch.full_like(risk, float("nan"))
+    high = conv & (risk >= risk_threshold)
+    if bool(high.any()):
+        lam[high] = hessian_min_eigenvalue(W[high], V, chunk=chunk)
+    codes = torch.full(risk.shape, 3, dtype=torch.long, device=W.device)
+    codes[conv & (risk < risk_threshold)] = 0
+    codes[high & (lam > 0)] = 1
+    codes[high & ~(lam > 0)] = 2
+    return codes, lam

@@ -283,7 +283,7 @@ def scorecard(result: dict) -> list:
         check_true("point-dependent bound holds at every saddle and is negative", "this book (ours)",
                    cp["bound_violations"], cp["bound_violations"] == 0 and cp["bound_max"] < 0),
         check_close("lambda_min along the orbit W2 -> c W2, W1 -> W1/c decays like c^-2 (log-log slope, c >= 10)",
-                    "papers-venturi-zhu.md B.3 (ours)", -2.0, orb["slope_large_c"] if orb["slope_large_c"] == orb["slope_large_c"] else float("nan"), 0.1),
+                    "this book (our derivation)", -2.0, orb["slope_large_c"] if orb["slope_large_c"] == orb["slope_large_c"] else float("nan"), 0.1),
         check_close("GD success fraction (relative gap <= 1e-6)", "Zhu et al. (abstract: no spurious minima)", 1.0, gd["success_fraction"], 0.0),
         check_true("deep linear (3 layers): Hessian at 0 vanishes, yet 0 is not a minimum", "this book",
                    dp["hessian_abs_max"], dp["hessian_abs_max"] == 0.0 and dp["classification"] == "non-strict saddle"

@@ -61,3 +61,17 @@ def test_checks_can_fail_and_format():
     assert "NO" in table and "yes" in table
     assert ok.to_dict()["pass"] is True and "passed" not in ok.to_dict()
     assert isinstance(ok, Check)
+
+
+def test_undecided_checks_do_not_fail_a_report_but_failures_do():
+    from valleylib.experiments import Report
+    from valleylib.scorecard import undecided
+
+    ok = check_true("a", "src", 1, True)
+    nd = undecided(check_true("b", "src", 1, False), "2 pairs")
+    bad = check_true("c", "src", 1, False)
+    assert nd.passed is None and "[n/a: 2 pairs]" in nd.claim
+    assert "n/a" in format_scorecard([nd])
+    mk = lambda checks: Report("x", "smoke", "cpu", None, {}, checks, 0.0)
+    assert mk([ok, nd]).passed and not mk([ok, nd, bad]).passed
+    assert nd.to_dict()["pass"] is None

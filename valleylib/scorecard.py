@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Optional
 
-__all__ = ["Check", "binomial_tolerance", "check_close", "check_true", "format_scorecard"]
+__all__ = ["Check", "binomial_tolerance", "check_close", "check_true", "undecided", "format_scorecard"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,9 @@ class Check:
         published: the published value (``None`` for a qualitative claim).
         measured: what this run measured.
         tolerance: the accepted deviation (``None`` for a yes/no claim).
-        passed: whether the measurement agrees.
+        passed: whether the measurement agrees; ``None`` when the run was too small to decide
+            (e.g. a statistical trend at the ``smoke`` budget). Undecided checks are shown as
+            ``n/a`` and do not count as failures, but a run at a larger budget decides them.
     """
 
     claim: str
@@ -26,7 +28,7 @@ class Check:
     published: Any
     measured: Any
     tolerance: Optional[float]
-    passed: bool
+    passed: Optional[bool]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -60,6 +62,11 @@ def check_true(claim: str, source: str, measured: Any, passed: bool, published: 
     return Check(claim, source, published, measured, None, bool(passed))
 
 
+def undecided(check: Check, reason: str) -> Check:
+    """The same check marked as not decided at this size, with the reason appended to the claim."""
+    return Check(f"{check.claim} [n/a: {reason}]", check.source, check.published, check.measured, check.tolerance, None)
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.4g}"
@@ -70,9 +77,10 @@ def format_scorecard(checks: Iterable[Check]) -> str:
     """A plain-text table of the checks."""
     rows = [("claim", "published", "measured", "tol", "pass")]
     for c in checks:
-        rows.append((c.claim, _fmt(c.published), _fmt(c.measured), _fmt(c.tolerance) if c.tolerance is not None else "-", "yes" if c.passed else "NO"))
+        verdict = "n/a" if c.passed is None else ("yes" if c.passed else "NO")
+        rows.append((c.claim, _fmt(c.published), _fmt(c.measured), _fmt(c.tolerance) if c.tolerance is not None else "-", verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    widths[0] = min(widths[0], 70)
+    widths[0] = min(widths[0], 90)
     lines = []
     for j, r in enumerate(rows):
         lines.append("  ".join(r[i][: widths[i]].ljust(widths[i]) for i in range(5)))

@@ -65,7 +65,8 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.scorecard)
+        """No check failed (undecided checks, ``passed is None``, do not fail a report)."""
+        return all(c.passed is not False for c in self.scorecard)
 
     def table(self) -> str:
         return format_scorecard(self.scorecard)

@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 
 vendor: _vendor/.stamp
 
-_vendor/.stamp: scripts/fetch_vendor.sh
+_vendor/.stamp: scripts/fetch_vendor.sh _config.yml
 	bash scripts/fetch_vendor.sh _vendor
 	touch $@
 

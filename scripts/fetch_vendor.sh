@@ -17,4 +17,9 @@ rm -rf "$tmp/package"
 tar xzf "$tmp/jupyter-widgets-html-manager-1.0.11.tgz" -C "$tmp" package/dist
 cp "$tmp"/package/dist/* "$dest/"
 rm -f "$dest"/*.map
+# The widget manager loads its icon fonts relative to the page (webpack's public path); every
+# page lives in chapters/, so serve a copy there too (copied into the site by html_extra_path).
+extra="${dest}_extra/chapters/@jupyter-widgets/html-manager/dist"
+rm -rf "${dest}_extra" && mkdir -p "$extra"
+cp "$tmp"/package/dist/*.woff* "$tmp"/package/dist/*.ttf "$tmp"/package/dist/*.eot "$tmp"/package/dist/*.svg "$extra/"
 echo "vendored MathJax 3.2.2, require.js 2.3.7, @jupyter-widgets/html-manager 1.0.11 into $dest"

@@ -82,7 +82,9 @@ def test_every_toc_page_was_built(site):
 def test_pages_in_browser(site, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     blocked: list[str] = []
+    missing: list[str] = []
     page.on("request", lambda r: blocked.append(r.url) if r.url.startswith("http") else None)
+    page.on("requestfailed", lambda r: missing.append(r.url))
     checked = 0
     for path in pages(site):
         html = path.read_text()
@@ -106,6 +108,7 @@ def test_pages_in_browser(site, browser):
         checked += 1
     assert checked >= 3
     assert not blocked, f"pages requested the network: {sorted(set(blocked))[:5]}"
+    assert not missing, f"pages requested files the site does not have: {sorted(set(missing))[:5]}"
     page.close()
 
 

@@ -41,6 +41,7 @@ def site() -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     stamp.write_text(_library_hash())
     env = dict(os.environ, VALLEYLIB_BUDGET="smoke", VALLEYLIB_PROGRESS="0")
+    env.pop("MPLBACKEND", None)  # tests/conftest.py sets Agg; the book's kernels must draw inline figures
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jb), "build", str(ROOT), "--path-output", str(OUT), "-W", "-n", "--keep-going"],
@@ -98,6 +99,9 @@ def test_pages_in_browser(site, browser):
         broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"{path.name}: images not loaded: {broken}"
         md = ROOT / "chapters" / (path.stem + ".md")
+        if md.exists() and "plt.show()" in md.read_text():
+            n_img = page.evaluate("() => document.querySelectorAll('main img').length")
+            assert n_img >= md.read_text().count("plt.show()"), f"{path.name}: {n_img} image(s) for {md.read_text().count('plt.show()')} plt.show() calls"
         if md.exists() and md.read_text().lstrip().startswith("---\njupytext:"):
             hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
             colab = [h for h in hrefs if "colab.research.google.com" in h]

@@ -6,7 +6,6 @@ with widgets show them. A screenshot of the introduction is saved for people to 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -24,22 +23,14 @@ REPO = "https://github.com/spurious-valleys/book"
 pytestmark = pytest.mark.site
 
 
-def _library_hash() -> str:
-    h = hashlib.sha256()
-    for p in sorted((ROOT / "valleylib").rglob("*.py")):
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
 @pytest.fixture(scope="module")
 def site() -> Path:
     if not (ROOT / "_vendor" / "mathjax" / "tex-chtml.js").exists():
         pytest.fail("_vendor/ is missing: run `make vendor` (the README's commands do)")
-    stamp = OUT / ".valleylib-hash"
-    if stamp.exists() and stamp.read_text() != _library_hash():
-        shutil.rmtree(OUT / "_build" / ".jupyter_cache", ignore_errors=True)
+    # Always execute afresh: a cached output reflects whatever environment filled the cache
+    # (the cache key is a notebook's code only, not the library or the kernel's settings).
+    shutil.rmtree(OUT / "_build" / ".jupyter_cache", ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(_library_hash())
     env = dict(os.environ, VALLEYLIB_BUDGET="smoke", VALLEYLIB_PROGRESS="0")
     env.pop("MPLBACKEND", None)  # tests/conftest.py sets Agg; the book's kernels must draw inline figures
     jb = Path(sys.executable).with_name("jupyter-book")

@@ -18,7 +18,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 START = re.compile(r"^```\{solution-start\}[^\n]*\n(?::[^\n]*\n)*```[ \t]*\n?", re.M)
 END = re.compile(r"^```\{solution-end\}[^\n]*\n(?:```[ \t]*\n?)?", re.M)
-NOT_LESSONS = {"status"}  # notebook pages that are not chapters to hand out
+NOT_LESSONS = {"status", "course_guide"}  # notebook pages that are not chapters to hand out
 PLACEHOLDER = "**Your solution.** (The solution is not part of the student edition.)"
 
 

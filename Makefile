@@ -34,7 +34,7 @@ _vendor/.stamp: scripts/fetch_vendor.sh _config.yml
 # measurements that pages read (benchmarks/results) change.
 define clear_stale_cache
 	@mkdir -p $(1); h=$$(cat valleylib/*.py valleylib/experiments/*.py benchmarks/results/*.json | sha256sum | cut -c1-16); \
-	if [ "$$(cat $(1)/.valleylib-hash 2>/dev/null)" != "$$h" ]; then rm -rf $(1)/.jupyter_cache; echo "$$h" > $(1)/.valleylib-hash; fi
+	if [ "$$(cat $(1)/.valleylib-hash 2>/dev/null)" != "$$h" ]; then rm -rf $(1)/.jupyter_cache $(1)/.doctrees; echo "$$h" > $(1)/.valleylib-hash; fi
 endef
 
 book: install vendor

@@ -34,11 +34,12 @@ from ..empirical import (
     unpack,
 )
 from ..intrinsic import feature_spectrum, intrinsic_dimension
+from ..paths import neb
 from ..scorecard import Check, check_close, check_true
 from ..training import train
 from . import Experiment
 
-__all__ = ["Config", "CONFIGS", "run", "scorecard", "figures", "EXPERIMENT", "make_dataset", "string_path"]
+__all__ = ["Config", "CONFIGS", "run", "scorecard", "figures", "EXPERIMENT", "make_dataset"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Config:
         neg_d, neg_n, alpha, beta: the ReLU example (input dimension, width, target weights).
         neg_runs: random starts and perturbed bad-point starts.
         neg_iters: gradient-descent iterations cap.
-        string_images, string_iters: the relaxed path.
+        string_images, string_iters: the nudged elastic band (points including both ends, steps).
         seed: one seed for everything.
     """
 
@@ -152,34 +153,6 @@ def _train_masked(p0, x, y, activation, *, iters, lr, progress, desc):
         return empirical_risk(*unpack(p), x, y, activation=activation)
 
     return train(p0, loss_fn=loss_fn, method="adam", lr=lr, tol=1e-8, max_iter=iters, progress=progress, desc=desc)
-
-
-def string_path(risk_fn, start: torch.Tensor, end: torch.Tensor, *, images: int, iters: int, lr: float) -> torch.Tensor:
-    """A simple string method: interior images take gradient steps and are redistributed at
-    equal arc length along the piecewise-linear path; the end points are fixed.
-
-    Args:
-        risk_fn: ``(K, P) -> (K,)`` risk of flattened parameters.
-        start, end: ``(P,)``.
-
-    Returns:
-        The images ``(images, P)``.
-    """
-    t = torch.linspace(0, 1, images, dtype=start.dtype, device=start.device).unsqueeze(1)
-    path = (1 - t) * start + t * end
-    for _ in range(iters):
-        q = path.detach().requires_grad_(True)
-        (g,) = torch.autograd.grad(risk_fn(q).sum(), q)
-        path = path - lr * g * torch.cat([torch.zeros(1, 1), torch.ones(images - 2, 1), torch.zeros(1, 1)]).to(path)
-        path[0], path[-1] = start, end
-        # Re-parametrise by arc length.
-        seg = (path[1:] - path[:-1]).norm(dim=1)
-        s = torch.cat([torch.zeros(1, dtype=seg.dtype, device=seg.device), seg.cumsum(0)])
-        target = torch.linspace(0, float(s[-1]), images, dtype=s.dtype, device=s.device)
-        idx = torch.clamp(torch.searchsorted(s, target, right=True) - 1, 0, images - 2)
-        w = ((target - s[idx]) / (s[idx + 1] - s[idx]).clamp_min(1e-300)).unsqueeze(1)
-        path = (1 - w) * path[idx] + w * path[idx + 1]
-    return path.detach()
 
 
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
@@ -292,11 +265,11 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     flat_risk = lambda q: relu_valley_risk(*unpack(q.view(-1, *shape)), al, be)  # noqa: E731
     ts = torch.linspace(0, 1, 101, dtype=torch.float64, device=device).unsqueeze(1)
     straight = flat_risk((1 - ts) * start + ts * end)
-    string = string_path(flat_risk, start, end, images=cfg.string_images, iters=cfg.string_iters, lr=0.02)
-    # Check the string between its images too.
-    fine = torch.linspace(0, 1, 8, dtype=torch.float64, device=device)[:-1].unsqueeze(1)
-    dense = torch.cat([(1 - fine) * string[i] + fine * string[i + 1] for i in range(cfg.string_images - 1)] + [string[-1:]])
-    string_risk = flat_risk(dense)
+    # The connectivity chapter's nudged elastic band (pivots re-spaced evenly, Draxler et al.'s
+    # spring = inf); its profile samples the band between pivots too.
+    band = neb(flat_risk, start, end, pivots=cfg.string_images - 2, steps=cfg.string_iters, lr=0.02,
+               momentum=0.0, resolution=8, progress=False)
+    string_risk = band.profile
     out["negative_example"] = {
         "d": dn, "width": nn_, "alpha": al, "beta": be,
         "bad_point_risk": float(relu_valley_risk(Wb, ab, al, be)),
@@ -393,7 +366,7 @@ def figures(result: dict) -> dict:
     s = neg["straight_path_risk"]
     ax.plot([i / (len(s) - 1) for i in range(len(s))], s, label="straight line")
     r = neg["string_path_risk"]
-    ax.plot([i / (len(r) - 1) for i in range(len(r))], r, label="relaxed string")
+    ax.plot([i / (len(r) - 1) for i in range(len(r))], r, label="nudged elastic band")
     ax.axhline(neg["bad_point_risk"], color="C3", ls=":", lw=1, label=r"valley level $\beta^2/8$")
     ax.axhline(neg["proven_barrier"], color="k", ls="--", lw=1, label=r"proven barrier $\beta^2/8+\alpha^2/(16\pi)$")
     ax.set(xlabel="position along the path", ylabel="population risk")

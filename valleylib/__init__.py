@@ -32,6 +32,28 @@ from .certify import Certificate, certify_minimum, family_signature, group_famil
 from .safran_shamir import ProtocolResult, run_protocol, teacher_identity, xavier_init
 from .safran_shamir import classify as classify_end_points
 
+# Random features in closed form; low-risk confinement (width sweeps, certified random starts).
+from .random_features import (
+    RandomFeaturesFit,
+    fit_power_law,
+    gaussian_kernel,
+    gaussian_risk,
+    least_squares_fit,
+    random_features_curve,
+    random_features_fit,
+    relu_rate,
+)
+from .lowrisk import (
+    Descent,
+    SweepRow,
+    descend,
+    label_end_points,
+    make_teacher,
+    start_certificate,
+    straight_line_to_global,
+    width_sweep,
+)
+
 # Training.
 from .training import TrainResult, grad_norm, train
 
@@ -100,7 +122,7 @@ from .mlp import (
 from .landscape import grid_evaluate, sublevel_components
 
 # Reproductions.
-from .scorecard import Check, binomial_tolerance, format_scorecard
+from .scorecard import Check, binomial_tolerance, format_scorecard, wilson_interval
 from .experiments import Report, experiments, reproduce
 
 # Submodules used as namespaces in the chapters.
@@ -118,6 +140,11 @@ __all__ = [
     "relu_population_hessian", "hessian_min_eigenvalue", "smallest_eigenvalues",
     "certify_minimum", "Certificate", "group_families", "family_signature", "third_derivative_bound",
     "run_protocol", "ProtocolResult", "xavier_init", "teacher_identity", "classify_end_points",
+    # random features, low-risk confinement
+    "gaussian_kernel", "gaussian_risk", "RandomFeaturesFit", "random_features_fit", "least_squares_fit",
+    "random_features_curve", "fit_power_law", "relu_rate",
+    "make_teacher", "descend", "Descent", "label_end_points", "SweepRow", "width_sweep", "start_certificate",
+    "straight_line_to_global",
     # training
     "train", "TrainResult", "grad_norm",
     # linear networks
@@ -136,5 +163,5 @@ __all__ = [
     # landscapes
     "grid_evaluate", "sublevel_components", "landscape", "plotting",
     # reproductions
-    "reproduce", "experiments", "Report", "Check", "binomial_tolerance", "format_scorecard",
+    "reproduce", "experiments", "Report", "Check", "binomial_tolerance", "wilson_interval", "format_scorecard",
 ]

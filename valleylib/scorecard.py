@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Optional
 
-__all__ = ["Check", "binomial_tolerance", "check_close", "check_true", "undecided", "format_scorecard"]
+__all__ = ["Check", "binomial_tolerance", "wilson_interval", "check_close", "check_true", "undecided", "format_scorecard"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,29 @@ def binomial_tolerance(p: float, runs: int, sigmas: float = 3.0) -> float:
     if runs < 1:
         raise ValueError(f"runs={runs!r}: expected a positive integer")
     return max(sigmas * math.sqrt(p * (1 - p) / runs), 1.0 / runs)
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95% for ``z = 1.96``).
+
+    .. math::  \\frac{\\hat p + \\frac{z^2}{2N} \\pm z\\sqrt{\\frac{\\hat p(1-\\hat p)}{N} + \\frac{z^2}{4N^2}}}{1 + z^2/N}
+
+    >>> [round(x, 4) for x in wilson_interval(0, 100)]
+    [0.0, 0.037]
+    >>> [round(x, 4) for x in wilson_interval(50, 100)]
+    [0.4038, 0.5962]
+    """
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials={trials!r}: expected a positive integer")
+    if isinstance(successes, bool) or not isinstance(successes, int) or not 0 <= successes <= trials:
+        raise ValueError(f"successes={successes!r}: expected an integer between 0 and trials={trials}")
+    n, p = trials, successes / trials
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    den = 1 + z * z / n
+    lo = 0.0 if successes == 0 else max(0.0, (centre - half) / den)
+    hi = 1.0 if successes == trials else min(1.0, (centre + half) / den)
+    return (lo, hi)
 
 
 def check_close(claim: str, source: str, published: float, measured: float, tolerance: float) -> Check:

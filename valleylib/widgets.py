@@ -13,7 +13,7 @@ import torch
 from ._checks import check_positive_int
 from .safran_shamir import RISK_THRESHOLD, classify, run_protocol, teacher_identity, xavier_init
 
-__all__ = ["SpuriousExplorer", "spurious_minima_explorer", "explore_spurious_minima"]
+__all__ = ["SpuriousExplorer", "spurious_minima_explorer", "explore_spurious_minima", "explore_low_risk", "low_risk_explorer"]
 
 
 def explore_spurious_minima(k: int, n: int, runs: int, *, seed: int = 0, device=None, max_iter: int = 60_000,
@@ -98,6 +98,99 @@ def spurious_minima_explorer(k: int = 6, n: int = 6, runs: int = 20, *, max_k: i
 
     button.on_click(update)
     state.widget = w.VBox([w.HBox([ks, ns, rs, button]), out])
+    state.update = update
+    if run_now:
+        update()
+    return state
+
+
+def explore_low_risk(activation: str, k: int, n: int, runs: int, *, seed: int = 0, device=None, max_iter: int = 10_000,
+                     draws: int = 32) -> dict:
+    """Descend ``runs`` Xavier starts of a width-``n`` student against the teacher :math:`V = I_k`
+    (activation ``"relu"`` or ``"erf"``), and compute the random-features error with ``n`` features.
+
+    Returns:
+        ``{"risks": list, "bad_fraction": float, "labels": list of codes into
+        :data:`~valleylib.lowrisk.END_LABELS`, "rf_error": float (median over draws),
+        "rf_nonneg": float or None (ReLU, median :math:`E_+` with n - k features)}``.
+    """
+    from .device import default_device
+    from .lowrisk import descend, label_end_points, make_teacher
+    from .random_features import random_features_curve
+
+    check_positive_int("k", k)
+    check_positive_int("n", n)
+    check_positive_int("runs", runs)
+    gen = torch.Generator(device=device if device is not None else default_device()).manual_seed(seed)
+    V = make_teacher("ss", k, device=gen.device)
+    W0 = xavier_init(runs, n, k, generator=gen)
+    lr = 0.1 if activation == "relu" else 0.5
+    end = descend(W0, V, activation=activation, lr=lr, max_iter=max_iter, progress=False)
+    codes, _ = label_end_points(end, V, activation=activation)
+    rf = random_features_curve([n], V, activation=activation, draws=draws, generator=gen, progress=False)
+    nonneg = None
+    if activation == "relu" and n > k:
+        nonneg = random_features_curve([n - k], V, draws=draws, nonnegative=True, generator=gen, progress=False)["median"][0]
+    return {
+        "risks": end.risk.cpu().tolist(),
+        "bad_fraction": float((codes > 0).double().mean()),
+        "labels": codes.cpu().tolist(),
+        "rf_error": rf["median"][0],
+        "rf_nonneg": nonneg,
+    }
+
+
+def low_risk_explorer(activation: str = "relu", k: int = 6, n: int = 6, runs: int = 40, *, max_k: int = 10,
+                      max_runs: int = 200, run_now: bool = True, device=None) -> SpuriousExplorer:
+    """An ipywidgets explorer: pick the activation, teacher width ``k`` and student width ``n``, press
+    *run*; see the histogram of final risks (log scale) with the random-features error :math:`E(n)`
+    (and, for ReLU, our level :math:`E_+(n-k)`) drawn on the same axis.
+
+    Returns:
+        :class:`SpuriousExplorer`; display ``.widget`` in a notebook.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    check_positive_int("k", k)
+    check_positive_int("n", n)
+    check_positive_int("runs", runs)
+    if activation not in ("relu", "erf"):
+        raise ValueError(f"activation={activation!r}: expected 'relu' or 'erf'")
+    acts = w.Dropdown(options=["relu", "erf"], value=activation, description="activation")
+    ks = w.IntSlider(value=k, min=2, max=max_k, description="k (teacher)")
+    ns = w.IntSlider(value=n, min=2, max=4 * max_k, description="n (student)")
+    rs = w.IntSlider(value=runs, min=2, max=max_runs, description="runs")
+    button = w.Button(description="run", button_style="primary")
+    out = w.Output()
+    state = SpuriousExplorer(widget=None, update=None, last={})
+
+    def update(*_):
+        if ns.value < ks.value:
+            ns.value = ks.value
+        s = explore_low_risk(acts.value, ks.value, ns.value, rs.value, device=device)
+        state.last = {"activation": acts.value, "k": ks.value, "n": ns.value, "runs": rs.value, **s}
+        risks = np.clip(np.asarray(s["risks"]), 1e-16, None)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(6.5, 3.2))
+            ax.hist(np.log10(risks), bins=30, color="C0")
+            ax.axvline(np.log10(RISK_THRESHOLD), color="C3", ls="--", label="risk = 1e-3")
+            ax.axvline(np.log10(s["rf_error"]), color="C2", lw=2, label=f"random features E(n) = {s['rf_error']:.3g}")
+            if s["rf_nonneg"] is not None:
+                ax.axvline(np.log10(s["rf_nonneg"]), color="C4", lw=2, ls=":", label=f"our level E+(n-k) = {s['rf_nonneg']:.3g}")
+            ax.set_xlabel("log10 final risk")
+            ax.set_ylabel("runs")
+            ax.set_title(f"{acts.value}, k={ks.value}, n={ns.value}: {100 * s['bad_fraction']:.1f}% of {rs.value} runs at risk ≥ 1e-3")
+            ax.legend(fontsize=7)
+            fig.tight_layout()
+            plt.show()
+            plt.close(fig)
+        return state.last
+
+    button.on_click(update)
+    state.widget = w.VBox([w.HBox([acts, ks]), w.HBox([ns, rs, button]), out])
     state.update = update
     if run_now:
         update()

@@ -1,0 +1,325 @@
+"""Low-risk confinement: where gradient descent ends as the student widens, and why random starts
+are safe.
+
+Model (the Safran–Shamir family, any teacher): :math:`F(W) = \\tfrac12\\mathbb E_x(\\sum_{i=1}^n
+\\sigma(w_i^\\top x) - \\sum_{j=1}^k \\sigma(v_j^\\top x))^2`, :math:`x\\sim\\mathcal N(0,I_d)`, output
+weights fixed to 1, student width :math:`n`, teacher width :math:`k`.
+
+Three tools:
+
+:func:`width_sweep`
+    for each width :math:`n`, many Xavier starts descended at once (:func:`descend`), end points
+    labelled ``global`` (risk below :math:`10^{-3}`), ``spurious`` (converged, risk at least
+    :math:`10^{-3}`, :math:`\\lambda_{\\min}(\\nabla^2F) > 0`), ``saddle`` (converged, high risk,
+    :math:`\\lambda_{\\min}\\le 0`) or ``stall`` (iteration cap reached at high risk).
+:func:`start_certificate`
+    our three-segment path (chapter *Low-risk confinement*): for a ReLU student with
+    :math:`n \\ge k`, keep a set :math:`S` of :math:`n-k` rows, free the other :math:`k`. Segment 1
+    rescales the rows of :math:`S` to their best non-negative random-features combination
+    (:func:`~valleylib.random_features.random_features_fit`) and shrinks the free rows to zero;
+    segment 2 grows the free rows into the teacher while the rows of :math:`S` shrink to zero. Along
+    both segments the network's output is an affine function of :math:`t` and the square loss is
+    convex, so the risk never exceeds :math:`\\max(F(W_0), E_+(W_S))`. Whenever
+    :math:`F(W_0) \\ge E_+(W_S)` the start is therefore joined to a global minimum inside its own
+    sub-level set: it is not in a spurious valley.
+:func:`straight_line_to_global`
+    the straight segment from a start to a nearby global minimum, and its highest risk.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+
+from ._checks import batch_weights, check_positive_float, check_positive_int
+from .hessian import hessian_min_eigenvalue
+from .population import relu_population_risk
+from .random_features import _kernel_name, gaussian_risk, random_features_fit
+from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
+from .scorecard import wilson_interval
+from .training import _progress_enabled, train
+
+__all__ = [
+    "END_LABELS",
+    "FAMILIES",
+    "make_teacher",
+    "descend",
+    "Descent",
+    "label_end_points",
+    "SweepRow",
+    "width_sweep",
+    "start_certificate",
+    "straight_line_to_global",
+]
+
+#: End-point labels of :func:`label_end_points`, in the order of their integer codes.
+END_LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "stall")
+#: Teacher families: ``"ss"`` (:math:`V = I_k`, Safran & Shamir) and ``"random"``.
+FAMILIES: tuple[str, ...] = ("ss", "random")
+
+
+def make_teacher(family: str, k: int, *, generator: Optional[torch.Generator] = None, dtype=torch.float64, device=None) -> torch.Tensor:
+    """Teacher rows ``V (k, k)`` (input dimension :math:`d = k`).
+
+    ``"ss"``: :math:`V = I_k`. ``"random"``: rows drawn uniformly on the unit sphere (Gaussian rows,
+    normalised), from ``generator``; same norms as the ``"ss"`` teacher, random angles.
+    """
+    check_positive_int("k", k)
+    if family == "ss":
+        dev = device if device is not None else (generator.device if generator is not None else None)
+        return teacher_identity(k, dtype=dtype, device=dev)
+    if family == "random":
+        if device is None:
+            from .device import default_device
+
+            device = generator.device if generator is not None else default_device()
+        V = torch.randn(k, k, dtype=dtype, device=device, generator=generator)
+        return V / V.norm(dim=1, keepdim=True)
+    raise ValueError(f"family={family!r}: expected one of {FAMILIES}")
+
+
+@dataclass(frozen=True)
+class Descent:
+    """End points of :func:`descend`, each with a leading ``runs`` dimension."""
+
+    W: torch.Tensor
+    risk: torch.Tensor
+    grad_norm: torch.Tensor
+    converged: torch.Tensor
+    iterations: torch.Tensor
+
+
+def descend(
+    W0,
+    V,
+    *,
+    activation: str = "relu",
+    lr: float = 0.1,
+    tol: float = 1e-6,
+    max_iter: int = 20_000,
+    newton_below: Optional[float] = 1e-3,
+    progress: Optional[bool] = None,
+    desc: str = "gradient descent",
+) -> Descent:
+    """Gradient descent on :math:`F` from every start in ``W0 (runs, n, d)`` at once.
+
+    ReLU uses the closed-form Safran–Shamir engine (:func:`~valleylib.run_protocol`, with its
+    divergence restarts and optional Newton polishing); erf uses :func:`~valleylib.train` on the
+    closed-form risk (:func:`~valleylib.random_features.gaussian_risk`) with autograd. A run stops
+    when its largest per-neuron gradient norm is at most ``tol`` or after ``max_iter`` steps.
+    """
+    name = _kernel_name(activation)
+    W0, _ = batch_weights("W0", W0)
+    if name == "relu":
+        res = run_protocol(W0, V, lr=lr, tol=tol, max_iter=max_iter, newton_below=newton_below, progress=progress, desc=desc)
+        return Descent(res.W, res.risk, res.grad_norm, res.converged, res.iterations)
+    Vt = V.to(W0.dtype)
+    res = train(W0, loss_fn=lambda W: gaussian_risk(W, Vt, activation=name), method="gd", lr=lr, tol=tol,
+                max_iter=max_iter, norm="max_row", on_divergence="restart", progress=progress, desc=desc)
+    return Descent(res.params, res.loss, res.grad_norm, res.converged, res.iterations)
+
+
+def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshold: float = RISK_THRESHOLD) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes into :data:`END_LABELS`, and :math:`\\lambda_{\\min}` where computed (``nan`` elsewhere).
+
+    ``global``: risk below ``risk_threshold`` (converged or not: such runs are on their way to a
+    global minimum). For the others: ``stall`` if not converged; else ``spurious`` when the Hessian
+    is positive definite and ``saddle`` otherwise (ReLU: closed-form Hessian; erf: autograd).
+    """
+    risk = end.risk
+    high = risk >= risk_threshold
+    conv_high = high & end.converged
+    lam = torch.full_like(risk, float("nan"))
+    if bool(conv_high.any()):
+        Wh = end.W[conv_high]
+        if _kernel_name(activation) == "relu":
+            lam[conv_high] = hessian_min_eigenvalue(Wh, V)
+        else:
+            Vt = V.to(Wh.dtype)
+            vals = []
+            for Wi in Wh:
+                H = torch.autograd.functional.hessian(lambda w: gaussian_risk(w, Vt, activation="erf"), Wi)
+                m = Wi.numel()
+                vals.append(torch.linalg.eigvalsh(H.reshape(m, m))[0])
+            lam[conv_high] = torch.stack(vals)
+    codes = torch.zeros(risk.shape, dtype=torch.long, device=risk.device)
+    codes[high & ~end.converged] = 3
+    codes[conv_high & (lam > 0)] = 1
+    codes[conv_high & ~(lam > 0)] = 2
+    return codes, lam
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One width of :func:`width_sweep`.
+
+    Attributes:
+        n: student width. runs: starts.
+        counts: runs per label of :data:`END_LABELS`.
+        bad_fraction: fraction of runs ending at risk at least :math:`10^{-3}` (spurious, saddle or stall),
+            with its 95% Wilson interval ``bad_ci``.
+        spurious_fraction: fraction certified-looking strict minima (``spurious`` label only).
+        max_bad_risk, median_bad_risk: over the bad end points (``0.0`` when there are none).
+        bad_risks: the distinct bad risk values (rounded to 1e-6).
+        risks: every run's final risk.
+        median_iterations: gradient steps, median over runs.
+        seconds: wall time of the width.
+    """
+
+    n: int
+    runs: int
+    counts: dict
+    bad_fraction: float
+    bad_ci: tuple
+    spurious_fraction: float
+    max_bad_risk: float
+    median_bad_risk: float
+    bad_risks: list
+    risks: list
+    median_iterations: float
+    seconds: float
+
+
+def width_sweep(
+    V,
+    widths: Sequence[int],
+    runs: int,
+    *,
+    activation: str = "relu",
+    generator: Optional[torch.Generator] = None,
+    max_iter: int = 20_000,
+    tol: float = 1e-6,
+    lr: float = 0.1,
+    progress: Optional[bool] = None,
+) -> list[SweepRow]:
+    """Descend ``runs`` Xavier starts (:math:`\\mathcal N(0, 1/d)` entries) for every width in ``widths``.
+
+    Args:
+        V: teacher rows ``(k, d)`` (its device and dtype are used throughout).
+        widths: student widths :math:`n`.
+        runs: starts per width, all batched.
+        generator: for the starts (on ``V``'s device).
+
+    Returns:
+        one :class:`SweepRow` per width.
+    """
+    import time
+
+    check_positive_int("runs", runs)
+    widths = [check_positive_int("widths[i]", int(n)) for n in widths]
+    rows = []
+    for n in widths:
+        t0 = time.perf_counter()
+        W0 = xavier_init(runs, n, V.shape[-1], generator=generator, dtype=V.dtype, device=V.device)
+        end = descend(W0, V, activation=activation, max_iter=max_iter, tol=tol, lr=lr, progress=progress, desc=f"n = {n}")
+        codes, _ = label_end_points(end, V, activation=activation)
+        bad = codes > 0
+        nbad = int(bad.sum())
+        bad_r = end.risk[bad]
+        rows.append(SweepRow(
+            n=n,
+            runs=runs,
+            counts={lab: int((codes == c).sum()) for c, lab in enumerate(END_LABELS)},
+            bad_fraction=nbad / runs,
+            bad_ci=wilson_interval(nbad, runs),
+            spurious_fraction=int((codes == 1).sum()) / runs,
+            max_bad_risk=float(bad_r.max()) if nbad else 0.0,
+            median_bad_risk=float(torch.quantile(bad_r, 0.5)) if nbad else 0.0,
+            bad_risks=sorted({round(float(r), 6) for r in bad_r}),
+            risks=end.risk.cpu().tolist(),
+            median_iterations=float(end.iterations.double().median()),
+            seconds=time.perf_counter() - t0,
+        ))
+    return rows
+
+
+def _match_rows(W: torch.Tensor, V: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Greedy matching, batched: for each run, assign each teacher row a distinct student row among
+    ``candidates`` (bool ``(runs, n)``), best cosine first. Returns ``(runs, k)`` student indices."""
+    R, n, _ = W.shape
+    k = V.shape[0]
+    cos = (W / W.norm(dim=-1, keepdim=True).clamp(min=1e-300)) @ (V / V.norm(dim=-1, keepdim=True)).T  # (R, n, k)
+    cos = torch.where(candidates.unsqueeze(-1), cos, torch.full_like(cos, -math.inf))
+    out = torch.empty(R, k, dtype=torch.long, device=W.device)
+    ar = torch.arange(R, device=W.device)
+    for _ in range(k):
+        flat = cos.reshape(R, -1).argmax(-1)
+        i, j = flat // k, flat % k
+        out[ar, j] = i
+        cos[ar, i, :] = -math.inf
+        cos[ar, :, j] = -math.inf
+    return out
+
+
+def straight_line_to_global(W0, V, *, points: int = 65) -> dict:
+    """Highest ReLU risk on the segment from each start to a global minimum near it.
+
+    The global minimum :math:`W^*` puts the teacher row :math:`v_j` on the student row best aligned
+    with it (greedy matching on cosines) and zeros every other row (possible when :math:`n\\ge k`).
+
+    Returns:
+        ``{"risk0": (runs,), "path_max": (runs,), "below": (runs,) bool}``; ``below`` when the
+        highest risk on the segment does not exceed the start's risk (up to ``1e-12`` relative).
+    """
+    W0, _ = batch_weights("W0", W0)
+    V = V.to(W0.dtype)
+    R, n, d = W0.shape
+    k = V.shape[0]
+    if n < k:
+        raise ValueError(f"W0: width n={n} is below the teacher width k={k}; no global minimum of risk 0 exists")
+    check_positive_int("points", points, 2)
+    match = _match_rows(W0, V, torch.ones(R, n, dtype=torch.bool, device=W0.device))
+    Wstar = torch.zeros_like(W0)
+    Wstar[torch.arange(R, device=W0.device).unsqueeze(-1), match] = V.unsqueeze(0).expand(R, k, d)
+    risk0 = relu_population_risk(W0, V)
+    path_max = torch.full_like(risk0, -math.inf)
+    for t in torch.linspace(0, 1, points, dtype=W0.dtype).tolist():
+        path_max = torch.maximum(path_max, relu_population_risk((1 - t) * W0 + t * Wstar, V))
+    return {"risk0": risk0, "path_max": path_max, "below": path_max <= risk0 * (1 + 1e-12)}
+
+
+def start_certificate(W0, V, *, points: int = 33) -> dict:
+    """Our certificate that a ReLU start is not in a spurious valley (see the module docstring).
+
+    The :math:`k` rows of smallest norm are freed; :math:`S` is the rest. The path is evaluated
+    at ``points`` values of :math:`t` on each segment, which checks the convexity bound numerically.
+
+    Returns:
+        ``{"risk0", "bound", "certified", "path_max"}``, each ``(runs,)``: the start's risk
+        :math:`F(W_0)`, the non-negative random-features error :math:`E_+(W_S)` of the kept rows
+        (the risk of the zero network when :math:`S` is empty), whether :math:`F(W_0)\\ge E_+(W_S)`,
+        and the highest risk met on the path.
+    """
+    W0, _ = batch_weights("W0", W0)
+    V = V.to(W0.dtype)
+    R, n, d = W0.shape
+    k = V.shape[0]
+    if n < k:
+        raise ValueError(f"W0: width n={n} is below the teacher width k={k}; the path needs k free rows")
+    check_positive_int("points", points, 2)
+    dev = W0.device
+    ar = torch.arange(R, device=dev).unsqueeze(-1)
+    order = W0.norm(dim=-1).argsort(dim=-1)  # smallest norms first
+    free, keep = order[:, :k], order[:, k:]
+    risk0 = relu_population_risk(W0, V)
+    if n > k:
+        WS = W0[ar, keep]
+        fit = random_features_fit(WS, V, nonnegative=True)
+        bound, coef = fit.error, fit.coef
+    else:
+        bound = relu_population_risk(torch.zeros_like(W0), V)
+        coef = torch.zeros(R, 0, dtype=W0.dtype, device=dev)
+    # end of segment 1: kept rows rescaled by their coefficients, free rows at zero
+    W1 = torch.zeros_like(W0)
+    if n > k:
+        W1[ar, keep] = coef.unsqueeze(-1) * W0[ar, keep]
+    # end of segment 2: free rows carry the teacher, kept rows at zero
+    W2 = torch.zeros_like(W0)
+    W2[ar, free] = V.unsqueeze(0).expand(R, k, d)
+    path_max = torch.full_like(risk0, -math.inf)
+    for A, B in ((W0, W1), (W1, W2)):
+        for t in torch.linspace(0, 1, points, dtype=W0.dtype).tolist():
+            path_max = torch.maximum(path_max, relu_population_risk((1 - t) * A + t * B, V))
+    return {"risk0": risk0, "bound": bound, "certified": risk0 >= bound, "path_max": path_max}

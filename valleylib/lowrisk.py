@@ -253,6 +253,24 @@ def _match_rows(W: torch.Tensor, V: torch.Tensor, candidates: torch.Tensor) -> t
     return out
 
 
+def _start(W0, V, points: int, why: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate a batch of ReLU starts against a teacher of width ``k <= n``."""
+    W0, _ = batch_weights("W0", W0)
+    V = V.to(W0.dtype)
+    n, k = W0.shape[1], V.shape[0]
+    if n < k:
+        raise ValueError(f"W0: width n={n} is below the teacher width k={k}; {why}")
+    check_positive_int("points", points, 2)
+    return W0, V
+
+
+def _segment_max(A: torch.Tensor, B: torch.Tensor, V: torch.Tensor, points: int, current: torch.Tensor) -> torch.Tensor:
+    """Largest ReLU risk on the segments from ``A`` to ``B`` at ``points`` values of t (and ``current``)."""
+    for t in torch.linspace(0, 1, points, dtype=A.dtype).tolist():
+        current = torch.maximum(current, relu_population_risk((1 - t) * A + t * B, V))
+    return current
+
+
 def straight_line_to_global(W0, V, *, points: int = 65) -> dict:
     """Highest ReLU risk on the segment from each start to a global minimum near it.
 
@@ -263,20 +281,14 @@ def straight_line_to_global(W0, V, *, points: int = 65) -> dict:
         ``{"risk0": (runs,), "path_max": (runs,), "below": (runs,) bool}``; ``below`` when the
         highest risk on the segment does not exceed the start's risk (up to ``1e-12`` relative).
     """
-    W0, _ = batch_weights("W0", W0)
-    V = V.to(W0.dtype)
+    W0, V = _start(W0, V, points, "no global minimum of risk 0 exists")
     R, n, d = W0.shape
     k = V.shape[0]
-    if n < k:
-        raise ValueError(f"W0: width n={n} is below the teacher width k={k}; no global minimum of risk 0 exists")
-    check_positive_int("points", points, 2)
     match = _match_rows(W0, V, torch.ones(R, n, dtype=torch.bool, device=W0.device))
     Wstar = torch.zeros_like(W0)
     Wstar[torch.arange(R, device=W0.device).unsqueeze(-1), match] = V.unsqueeze(0).expand(R, k, d)
     risk0 = relu_population_risk(W0, V)
-    path_max = torch.full_like(risk0, -math.inf)
-    for t in torch.linspace(0, 1, points, dtype=W0.dtype).tolist():
-        path_max = torch.maximum(path_max, relu_population_risk((1 - t) * W0 + t * Wstar, V))
+    path_max = _segment_max(W0, Wstar, V, points, torch.full_like(risk0, -math.inf))
     return {"risk0": risk0, "path_max": path_max, "below": path_max <= risk0 * (1 + 1e-12)}
 
 
@@ -292,13 +304,9 @@ def start_certificate(W0, V, *, points: int = 33) -> dict:
         (the risk of the zero network when :math:`S` is empty), whether :math:`F(W_0)\\ge E_+(W_S)`,
         and the highest risk met on the path.
     """
-    W0, _ = batch_weights("W0", W0)
-    V = V.to(W0.dtype)
+    W0, V = _start(W0, V, points, "the path needs k free rows")
     R, n, d = W0.shape
     k = V.shape[0]
-    if n < k:
-        raise ValueError(f"W0: width n={n} is below the teacher width k={k}; the path needs k free rows")
-    check_positive_int("points", points, 2)
     dev = W0.device
     ar = torch.arange(R, device=dev).unsqueeze(-1)
     order = W0.norm(dim=-1).argsort(dim=-1)  # smallest norms first
@@ -318,8 +326,6 @@ def start_certificate(W0, V, *, points: int = 33) -> dict:
     # end of segment 2: free rows carry the teacher, kept rows at zero
     W2 = torch.zeros_like(W0)
     W2[ar, free] = V.unsqueeze(0).expand(R, k, d)
-    path_max = torch.full_like(risk0, -math.inf)
-    for A, B in ((W0, W1), (W1, W2)):
-        for t in torch.linspace(0, 1, points, dtype=W0.dtype).tolist():
-            path_max = torch.maximum(path_max, relu_population_risk((1 - t) * A + t * B, V))
+    path_max = _segment_max(W0, W1, V, points, torch.full_like(risk0, -math.inf))
+    path_max = _segment_max(W1, W2, V, points, path_max)
     return {"risk0": risk0, "bound": bound, "certified": risk0 >= bound, "path_max": path_max}

@@ -41,6 +41,19 @@ def explore_spurious_minima(k: int, n: int, runs: int, *, seed: int = 0, device=
     }
 
 
+def _risk_histogram(risks, figsize: tuple):
+    """A histogram of log10 final risks with the 1e-3 threshold marked; returns ``(fig, ax)``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.hist(np.log10(np.clip(np.asarray(risks), 1e-20, None)), bins=30, color="C0")
+    ax.axvline(np.log10(RISK_THRESHOLD), color="C3", ls="--", label="risk = 1e-3")
+    ax.set_xlabel("log10 final risk")
+    ax.set_ylabel("runs")
+    return fig, ax
+
+
 @dataclass
 class SpuriousExplorer:
     """The explorer: ``widget`` to display, ``update()`` to recompute, ``last`` the latest summary."""
@@ -81,14 +94,9 @@ def spurious_minima_explorer(k: int = 6, n: int = 6, runs: int = 20, *, max_k: i
     def update(*_):
         summary = explore_spurious_minima(ks.value, ns.value, rs.value, device=device)
         state.last = {"k": ks.value, "n": ns.value, "runs": rs.value, **summary}
-        risks = np.clip(np.asarray(summary["risks"]), 1e-20, None)
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6, 3))
-            ax.hist(np.log10(risks), bins=30, color="C0")
-            ax.axvline(np.log10(RISK_THRESHOLD), color="C3", ls="--", label="risk = 1e-3")
-            ax.set_xlabel("log10 final risk")
-            ax.set_ylabel("runs")
+            fig, ax = _risk_histogram(summary["risks"], (6, 3))
             ax.set_title(f"k={ks.value}, n={ns.value}: {100 * summary['fraction_spurious']:.1f}% of {rs.value} runs at risk ≥ 1e-3")
             ax.legend()
             fig.tight_layout()
@@ -171,17 +179,12 @@ def low_risk_explorer(activation: str = "relu", k: int = 6, n: int = 6, runs: in
             ns.value = ks.value
         s = explore_low_risk(acts.value, ks.value, ns.value, rs.value, device=device)
         state.last = {"activation": acts.value, "k": ks.value, "n": ns.value, "runs": rs.value, **s}
-        risks = np.clip(np.asarray(s["risks"]), 1e-16, None)
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6.5, 3.2))
-            ax.hist(np.log10(risks), bins=30, color="C0")
-            ax.axvline(np.log10(RISK_THRESHOLD), color="C3", ls="--", label="risk = 1e-3")
+            fig, ax = _risk_histogram(s["risks"], (6.5, 3.2))
             ax.axvline(np.log10(s["rf_error"]), color="C2", lw=2, label=f"random features E(n) = {s['rf_error']:.3g}")
             if s["rf_nonneg"] is not None:
                 ax.axvline(np.log10(s["rf_nonneg"]), color="C4", lw=2, ls=":", label=f"our level E+(n-k) = {s['rf_nonneg']:.3g}")
-            ax.set_xlabel("log10 final risk")
-            ax.set_ylabel("runs")
             ax.set_title(f"{acts.value}, k={ks.value}, n={ns.value}: {100 * s['bad_fraction']:.1f}% of {rs.value} runs at risk ≥ 1e-3")
             ax.legend(fontsize=7)
             fig.tight_layout()

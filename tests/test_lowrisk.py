@@ -209,3 +209,22 @@ def test_descend_erf_decreases_the_risk():
     assert codes.shape == (4,) and bool(((codes >= 0) & (codes <= 3)).all())
     with pytest.raises(ValueError, match="activation"):
         descend(W0, V, activation="tanh")
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_low_risk_explorer_builds_headless_and_updates(activation):
+    """The explorer builds without a front end; update() returns the runs and the random-features levels."""
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from valleylib.widgets import low_risk_explorer
+
+    ex = low_risk_explorer(activation, k=2, n=3, runs=4, run_now=False)
+    assert ex.last == {}
+    last = ex.update()
+    assert last["activation"] == activation and len(last["risks"]) == 4
+    assert 0 <= last["bad_fraction"] <= 1 and last["rf_error"] > 0
+    assert (last["rf_nonneg"] is not None) == (activation == "relu")
+    with pytest.raises(ValueError, match="activation"):
+        low_risk_explorer("tanh", run_now=False)

@@ -228,3 +228,19 @@ def test_low_risk_explorer_builds_headless_and_updates(activation):
     assert (last["rf_nonneg"] is not None) == (activation == "relu")
     with pytest.raises(ValueError, match="activation"):
         low_risk_explorer("tanh", run_now=False)
+
+
+def test_erf_labels_use_the_exact_hessian():
+    """The batched erf Hessian of label_end_points equals a per-run autograd Hessian of gaussian_risk."""
+    g = torch.Generator().manual_seed(0)
+    V = torch.eye(3, dtype=f64)
+    W = torch.randn(5, 4, 3, dtype=f64, generator=g)
+    end = vl.Descent(W, gaussian_risk(W, V, activation="erf"), torch.zeros(5, dtype=f64),
+                     torch.ones(5, dtype=torch.bool), torch.zeros(5, dtype=torch.long))
+    codes, lam = label_end_points(end, V, activation="erf")
+    ref = torch.stack([
+        torch.linalg.eigvalsh(torch.autograd.functional.hessian(lambda w: gaussian_risk(w, V, activation="erf"), Wi).reshape(12, 12))[0]
+        for Wi in W
+    ])
+    torch.testing.assert_close(lam, ref, rtol=1e-10, atol=1e-12)
+    assert torch.equal(codes, torch.where(ref > 0, 1, 2))

@@ -36,10 +36,10 @@ import torch
 from ._checks import batch_weights, check_positive_float, check_positive_int
 from .hessian import hessian_min_eigenvalue
 from .population import relu_population_risk
-from .random_features import _kernel_name, gaussian_risk, random_features_fit
+from .random_features import _erf_kernel, _kernel_name, gaussian_risk, random_features_fit
 from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
 from .scorecard import wilson_interval
-from .training import _progress_enabled, train
+from .training import train
 
 __all__ = [
     "END_LABELS",
@@ -138,12 +138,14 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
             lam[conv_high] = hessian_min_eigenvalue(Wh, V)
         else:
             Vt = V.to(Wh.dtype)
-            vals = []
-            for Wi in Wh:
-                H = torch.autograd.functional.hessian(lambda w: gaussian_risk(w, Vt, activation="erf"), Wi)
-                m = Wi.numel()
-                vals.append(torch.linalg.eigvalsh(H.reshape(m, m))[0])
-            lam[conv_high] = torch.stack(vals)
+            target = float(_erf_kernel(Vt, Vt).sum())
+
+            def erf_risk(w: torch.Tensor) -> torch.Tensor:  # one network (n, d), lean closed form for torch.func
+                return 0.5 * (_erf_kernel(w, w).sum() - 2 * _erf_kernel(w, Vt).sum() + target)
+
+            m = Wh.shape[1] * Wh.shape[2]
+            H = torch.func.vmap(torch.func.hessian(erf_risk))(Wh).reshape(-1, m, m)  # all runs at once
+            lam[conv_high] = torch.linalg.eigvalsh(H)[:, 0]
     codes = torch.zeros(risk.shape, dtype=torch.long, device=risk.device)
     codes[high & ~end.converged] = 3
     codes[conv_high & (lam > 0)] = 1

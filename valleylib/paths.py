@@ -48,6 +48,7 @@ from typing import Any, Callable, Literal, Optional, Sequence
 import torch
 
 from ._checks import as_tensor, check_finite, check_floating, check_positive_float, check_positive_int
+from .training import _progress_bar
 
 __all__ = [
     "LossFn",
@@ -173,16 +174,6 @@ def _eval_loss(loss: LossFn, points: torch.Tensor, chunk: int = 1 << 16) -> torc
         if points.shape[0] <= chunk:
             return loss(points)
         return torch.cat([loss(points[i : i + chunk]) for i in range(0, points.shape[0], chunk)])
-
-
-def _progress_bar(progress: Optional[bool], total: int, desc: str):
-    from .training import _progress_enabled
-
-    if not _progress_enabled(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, delay=2.0, leave=False)
 
 
 # ----------------------------------------------------------------------------- geometry helpers

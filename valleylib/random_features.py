@@ -33,8 +33,8 @@ from typing import Optional, Sequence
 import torch
 
 from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_positive_int, check_same_device
-from .activations import ActivationLike, get_activation
 from .population import _kernel_matrix
+from .training import _progress_bar
 
 __all__ = [
     "KERNEL_ACTIVATIONS",
@@ -292,19 +292,13 @@ def random_features_curve(
         "target_energy": float}``; ``geomean`` (the mean of :math:`\\log E`, exponentiated) is what the
         slope is fitted to, since :math:`E` is spread over orders of magnitude across draws.
     """
-    from .training import _progress_enabled
-
     V = as_tensor("V", V)
     check_ndim("V", V, (2,), "(k, d)")
     check_positive_int("draws", draws)
     widths = [check_positive_int("widths[i]", int(p)) for p in widths]
     d = V.shape[-1]
     out: dict = {"p": widths, "mean": [], "geomean": [], "median": [], "q10": [], "q90": []}
-    bar = None
-    if _progress_enabled(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(widths), desc=f"random features ({activation})", delay=2.0, leave=False)
+    bar = _progress_bar(progress, len(widths), f"random features ({activation})")
     try:
         for p in widths:
             per = max(1, min(draws, chunk_elements // (p * p)))

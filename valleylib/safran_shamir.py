@@ -27,7 +27,6 @@ descent. The classification must be (and, in the chapter, is) checked against pl
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -36,6 +35,7 @@ import torch
 from ._checks import batch_weights, check_positive_float, check_positive_int
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
 from .population import relu_population_gradient, relu_population_risk
+from .training import _progress_bar
 
 __all__ = [
     "TOL",
@@ -138,12 +138,6 @@ def _gradient(W: torch.Tensor, V: torch.Tensor, identity: bool) -> torch.Tensor:
 
 def _max_row(g: torch.Tensor) -> torch.Tensor:
     return g.norm(dim=-1).amax(dim=-1)
-
-
-def _progress_enabled(progress: Optional[bool]) -> bool:
-    if progress is not None:
-        return progress
-    return os.environ.get("VALLEYLIB_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
 
 
 def _newton(W: torch.Tensor, V: torch.Tensor, g: torch.Tensor, gn: torch.Tensor):
@@ -252,11 +246,7 @@ def run_protocol(
     done = torch.zeros(R, dtype=torch.bool, device=dev)
     capped = torch.zeros(R, dtype=torch.bool, device=dev)
 
-    bar = None
-    if _progress_enabled(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=R, desc=desc, delay=2.0, leave=False, unit="run")
+    bar = _progress_bar(progress, R, desc, unit="run")
     try:
         while idx.numel() > 0:
             for _ in range(check_every):

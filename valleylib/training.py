@@ -80,6 +80,16 @@ def _progress_enabled(progress: Optional[bool]) -> bool:
     return os.environ.get("VALLEYLIB_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
 
 
+def _progress_bar(progress: Optional[bool], total: int, desc: str, unit: str = "it"):
+    """A ``tqdm.auto`` bar (shown after 2 s, removed when done), or ``None`` when progress is off;
+    ``None`` for ``progress`` reads ``$VALLEYLIB_PROGRESS``."""
+    if not _progress_enabled(progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, delay=2.0, leave=False, unit=unit)
+
+
 def _autograd_loss_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> LossGrad:
     def loss_grad(p: torch.Tensor):
         with torch.enable_grad():
@@ -180,11 +190,7 @@ def train(
     t_adam = torch.zeros(runs, dtype=dt, device=dev)
     shape_tail = (1,) * (p.ndim - 1)
 
-    bar = None
-    if _progress_enabled(progress):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=max_iter, desc=desc, delay=2.0, leave=False)
+    bar = _progress_bar(progress, max_iter, desc)
     total_iter = 0
     try:
         while idx.numel() > 0:

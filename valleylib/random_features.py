@@ -34,6 +34,7 @@ import torch
 
 from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_positive_int, check_same_device
 from .population import _kernel_matrix
+from .population import _teacher as _population_teacher
 from .training import _progress_bar
 
 __all__ = [
@@ -97,12 +98,7 @@ def _gram(W: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _teacher(V, c, W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    V = as_tensor("V", V, dtype=W.dtype, device=W.device).to(W.dtype)
-    check_ndim("V", V, (2,), "(k, d)")
-    if V.shape[-1] != W.shape[-1]:
-        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of W")
-    check_finite("V", V)
-    check_same_device(W=W, V=V)
+    V = _population_teacher(V, W)  # shape, dimension, finiteness, non-zero rows, device
     c = torch.ones(V.shape[0], dtype=W.dtype, device=W.device) if c is None else as_tensor("c", c, dtype=W.dtype, device=W.device).to(W.dtype)
     if c.shape != (V.shape[0],):
         raise ValueError(f"c: expected shape ({V.shape[0]},) (one output weight per teacher row), got {tuple(c.shape)}")

@@ -122,7 +122,7 @@ from .mlp import (
 from .landscape import grid_evaluate, sublevel_components
 
 # Reproductions.
-from .scorecard import Check, binomial_tolerance, format_scorecard, wilson_interval
+from .scorecard import FWER_LEVEL, Check, compare_fractions, fisher_exact, format_scorecard, holm_adjusted, wilson_interval
 from .experiments import Report, experiments, reproduce
 
 # Submodules used as namespaces in the chapters.
@@ -163,5 +163,5 @@ __all__ = [
     # landscapes
     "grid_evaluate", "sublevel_components", "landscape", "plotting",
     # reproductions
-    "reproduce", "experiments", "Report", "Check", "binomial_tolerance", "wilson_interval", "format_scorecard",
+    "reproduce", "experiments", "Report", "Check", "FWER_LEVEL", "compare_fractions", "fisher_exact", "holm_adjusted", "wilson_interval", "format_scorecard",
 ]

@@ -20,25 +20,45 @@ import torch
 
 from ..certify import certify_minimum, group_families
 from ..safran_shamir import LABELS, RISK_THRESHOLD, TOL, classify, run_protocol, teacher_identity, xavier_init
-from ..scorecard import Check, binomial_tolerance, check_close
+from ..scorecard import FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval
 from . import Experiment
 
-__all__ = ["Config", "CONFIGS", "PUBLISHED", "INFERRED_ZERO", "run", "scorecard", "figures", "EXPERIMENT", "run_row"]
+__all__ = [
+    "Config", "CONFIGS", "PUBLISHED", "PUBLISHED_CERTIFIED", "PUBLISHED_COUNTS", "PUBLISHED_RUNS", "INFERRED_ZERO",
+    "PUBLISHED_RISKS", "run", "scorecard", "figures", "EXPERIMENT", "run_row", "row_counts",
+]
 
-#: "% certified" column of papers.md §1.5 (decoded from the authors' released result files), as fractions,
-#: keyed by (#targets k, #student n). The layout of the paper's own printed table is UNVERIFIED.
-PUBLISHED: dict[tuple[int, int], float] = {
-    (6, 6): 0.003, (7, 7): 0.055, (8, 8): 0.126, (9, 9): 0.218, (10, 10): 0.346, (11, 11): 0.455,
-    (12, 12): 0.585, (13, 13): 0.730, (14, 14): 0.736, (15, 15): 0.803, (16, 16): 0.851, (17, 17): 0.897,
-    (18, 18): 0.900, (19, 19): 0.934, (20, 20): 0.940,
-    (8, 9): 0.001, (10, 11): 0.001, (11, 12): 0.001, (12, 13): 0.003, (13, 14): 0.015, (14, 15): 0.055,
-    (15, 16): 0.101, (16, 17): 0.180, (17, 18): 0.209, (18, 19): 0.369, (19, 20): 0.491,
+#: Published counts of papers.md §1.5 (decoded from the authors' released result files), keyed by
+#: (#targets k, #student n): ``(runs with F >= 1e-3, runs at a certified spurious minimum)``, each of
+#: :data:`PUBLISHED_RUNS`. The layout of the paper's own printed table is UNVERIFIED.
+PUBLISHED_COUNTS: dict[tuple[int, int], tuple[int, int]] = {
+    (6, 6): (3, 3), (7, 7): (55, 55), (8, 8): (126, 126), (9, 9): (218, 218), (10, 10): (346, 346),
+    (11, 11): (455, 455), (12, 12): (585, 585), (13, 13): (730, 730), (14, 14): (736, 736),
+    (15, 15): (803, 803), (16, 16): (851, 851), (17, 17): (897, 897), (18, 18): (900, 900),
+    (19, 19): (934, 934), (20, 20): (949, 940),
+    (8, 9): (1, 1), (10, 11): (1, 1), (11, 12): (1, 1), (12, 13): (3, 3), (13, 14): (15, 15),
+    (14, 15): (55, 55), (15, 16): (102, 101), (16, 17): (180, 180), (17, 18): (233, 209),
+    (18, 19): (369, 369), (19, 20): (491, 491),
+}
+#: Runs per published row.
+PUBLISHED_RUNS = 1000
+#: Published fraction of ALL runs ending at F >= 1e-3 (the column "runs with F >= 1e-3 (of 1000)"):
+#: the quantity our ``fraction_spurious`` measures.
+PUBLISHED: dict[tuple[int, int], float] = {key: bad / PUBLISHED_RUNS for key, (bad, _) in PUBLISHED_COUNTS.items()}
+#: Published fraction of runs at a certified spurious minimum ("% certified").
+PUBLISHED_CERTIFIED: dict[tuple[int, int], float] = {
+    key: cert / PUBLISHED_RUNS for key, (_, cert) in PUBLISHED_COUNTS.items()
 }
 #: Rows with no released result file: papers.md infers 0% (UNVERIFIED; not a published number).
 INFERRED_ZERO: tuple[tuple[int, int], ...] = ((6, 7), (7, 8), (9, 10)) + tuple((k, k + 2) for k in range(6, 19))
 
-#: Published distinct spurious risks for k = n = 6, 7, 8 (papers.md §1.5).
-PUBLISHED_RISKS: dict[int, float] = {6: 0.0250806, 7: 0.0232027, 8: 0.0215}
+#: Published distinct spurious risks for k = n = 6, ..., 10 (papers.md §1.5): every family's risk
+#: for k = 6, 7, 8 (one family each) and for k = 9, 10 (two families each, the printed min/max),
+#: with the half-width of their last printed digit.
+PUBLISHED_RISKS: dict[int, tuple[tuple[float, ...], float]] = {
+    6: ((0.0250806,), 5e-7), 7: ((0.0232027,), 5e-7), 8: ((0.0215,), 5e-5),
+    9: ((0.0200, 0.0375), 5e-5), 10: ((0.0187, 0.0353), 5e-5),
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,8 @@ def run_row(cfg: Config, k: int, n: int, *, device, progress=None) -> dict:
         **_row_key(cfg, k, n),
         "fraction_spurious": float(bad.double().mean()),
         "fraction_certified": sum(f["runs"] for f in families if f["certified"]) / cfg.runs,
+        "count_spurious": int(bad.sum()),
+        "count_certified": sum(f["runs"] for f in families if f["certified"]),
         "spurious_risks": distinct,
         "families": families,
         "labels": dict(zip(LABELS, counts)),
@@ -149,56 +171,109 @@ def run(config: Config, *, device, out_dir: Optional[Path] = None, progress=None
     return {"rows": rows, "rows_reused": reused, "tol": TOL, "risk_threshold": RISK_THRESHOLD, "config": asdict(config)}
 
 
-def scorecard(result: dict) -> list[Check]:
-    """One check per row with a published (or inferred-zero) fraction, plus the k = 6, 7, 8 risk values.
+def row_counts(row: dict) -> dict:
+    """Counts of one row: runs, at risk >= 1e-3 (``bad``), certified, and the ranges capped runs allow.
 
-    A fraction passes when :math:`|\\hat p - p| \\le \\max(3\\sqrt{p(1-p)/N}, 1/N)` with ``p`` the
-    published fraction and ``N`` the runs of the row. Runs stopped by the safety cap at risk
-    :math:`\\ge 10^{-3}` are undecided: the row must pass whether they are counted as spurious or not.
+    A run stopped by the safety cap at risk :math:`\ge 10^{-3}` is undecided (the authors had no
+    cap): it may have ended at a spurious minimum or not. ``bad_range`` counts such runs as not
+    bad at its low end and as bad at its high end; ``certified_range`` lets each of them be
+    certified or not.
     """
-    checks = []
+    runs = int(row["runs"])
+    bad = int(row["count_spurious"]) if "count_spurious" in row else round(row["fraction_spurious"] * runs)
+    cert = (int(row["count_certified"]) if "count_certified" in row
+            else round(row.get("fraction_certified", 0.0) * runs))
+    u = int(row.get("hit_cap_high_risk", 0))
+    return {"runs": runs, "bad": bad, "certified": cert, "capped_high": u,
+            "bad_range": (max(0, bad - u), bad), "certified_range": (max(0, cert - u), min(bad, cert + u))}
+
+
+def _certified_risks(row: dict) -> list[float]:
+    """Distinct risks of the certified spurious families of a row (``spurious_risks`` if no families)."""
+    if "families" in row:
+        return sorted({round(f["risk"], 7) for f in row["families"] if f["certified"]})
+    return list(row["spurious_risks"])
+
+
+def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
+    """Per row, our fractions against the published ones, and the spurious risks for k = n <= 10.
+
+    **Fractions.** Every row with a published count gives two comparisons: the fraction of all runs
+    ending at risk :math:`\ge 10^{-3}` against the published column "runs with F >= 1e-3", and our
+    certified fraction against their certified one; a row with no result file (0% inferred) gives
+    the first only. Each is Fisher's exact test of our ``x`` of ``N`` against their ``x'`` of 1000, and
+    all of them are one family under Holm's procedure at ``level`` (see
+    :func:`~valleylib.scorecard.fraction_family`): a row fails when its Holm-adjusted p-value is
+    :math:`\le` ``level``, and is n/a when even 0 of ``N`` would not have been rejected. Runs stopped by
+    the safety cap at risk :math:`\ge 10^{-3}` count both ways (:func:`row_counts`): the row must pass
+    at both ends of its range.
+
+    **Risks.** For k = n in :data:`PUBLISHED_RISKS`, every distinct risk of a certified spurious
+    family we found must be one of the published ones (to their printed digits); n/a when we found
+    no certified spurious minimum at that row.
+    """
+    rows_cmp: list[FractionComparison] = []
+    slots: list = []  # per row, in order: ("cmp", index) or a Check
     for row in result["rows"]:
         key = (row["k"], row["n"])
-        if key in PUBLISHED:
-            p, source = PUBLISHED[key], "Safran & Shamir 2018, authors' released result files (% certified)"
+        c = row_counts(row)
+        cap = (f" [{row.get('hit_cap', 0)} runs hit the safety cap, {c['capped_high']} of them at risk >= 1e-3:"
+               " counted both ways]") if row.get("hit_cap", 0) else ""
+        where = f"k={key[0]} n={key[1]} ({c['runs']} runs)"
+        if key in PUBLISHED_COUNTS:
+            bad_pub, cert_pub = PUBLISHED_COUNTS[key]
+            src = "Safran & Shamir 2018, authors' released result files (papers.md §1.5)"
+            rows_cmp.append(FractionComparison(
+                f"fraction of all runs at risk >= 1e-3, {where}{cap}", src + ", runs with F >= 1e-3",
+                c["bad"], c["runs"], bad_pub, PUBLISHED_RUNS, c["bad_range"]))
+            slots.append(len(rows_cmp) - 1)
+            rows_cmp.append(FractionComparison(
+                f"fraction of runs at a certified spurious minimum, {where}{cap}", src + ", certified",
+                c["certified"], c["runs"], cert_pub, PUBLISHED_RUNS, c["certified_range"]))
+            slots.append(len(rows_cmp) - 1)
         elif key in INFERRED_ZERO:
-            p, source = 0.0, "no released result file: 0% inferred by us, not a published number"
-        else:
-            continue
-        tol = binomial_tolerance(p, row["runs"])
-        c = check_close(f"fraction of runs at risk >= 1e-3, k={key[0]} n={key[1]} ({row['runs']} runs)", source, p, row["fraction_spurious"], tol)
-        if row.get("hit_cap", 0):
-            # A capped run at risk >= 1e-3 is undecided (the authors had no cap): it is counted in
-            # fraction_spurious, and the row must also pass with every such run counted as not spurious.
-            undecided = row.get("hit_cap_high_risk", 0)
-            low = row["fraction_spurious"] - undecided / row["runs"]
-            ok = c.passed and abs(low - p) <= tol
-            c = Check(c.claim + f" [{row['hit_cap']} runs hit the safety cap, {undecided} of them at risk >= 1e-3]",
-                      c.source, c.published, c.measured, c.tolerance, ok)
-        checks.append(c)
-        if key[0] == key[1] and key[0] in PUBLISHED_RISKS and row["spurious_risks"]:
-            pub = PUBLISHED_RISKS[key[0]]
-            near = min(row["spurious_risks"], key=lambda r: abs(r - pub))
-            checks.append(check_close(f"spurious risk value, k=n={key[0]}", "Safran & Shamir 2018, authors' released result files", pub, near, 5e-5 if key[0] == 8 else 5e-7))
-    return checks
+            rows_cmp.append(FractionComparison(
+                f"fraction of all runs at risk >= 1e-3, {where}{cap}",
+                "no released result file: 0% inferred by us, not a published number",
+                c["bad"], c["runs"], 0, PUBLISHED_RUNS, c["bad_range"]))
+            slots.append(len(rows_cmp) - 1)
+        if key[0] == key[1] and key[0] in PUBLISHED_RISKS:
+            pub, tol = PUBLISHED_RISKS[key[0]]
+            ours = _certified_risks(row)
+            far = [r for r in ours if min(abs(r - q) for q in pub) > tol]
+            check = check_true(
+                f"every certified spurious risk found at k=n={key[0]} is a published one (to ±{tol:g})",
+                "Safran & Shamir 2018, authors' released result files (papers.md §1.5)", ours, not far, published=list(pub))
+            if not ours:
+                check = undecided(check, "no certified spurious minimum found in this run")
+            slots.append(check)
+    fam = fraction_family(rows_cmp, level) if rows_cmp else []
+    return [fam[s] if isinstance(s, int) else s for s in slots]
 
 
 def figures(result: dict) -> dict:
-    """``{"fraction": ...}``: measured and published fractions against k, for n = k and n = k + 1."""
+    """``{"fraction": ...}``: our and the published fractions of runs at risk >= 1e-3 against k.
+
+    Both with 95% Wilson intervals: ours of ``N`` runs (bars), theirs of 1000 (shaded band).
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for off, color in ((0, "C0"), (1, "C1"), (2, "C2")):
-        pub = sorted((k, p) for (k, n), p in PUBLISHED.items() if n == k + off)
+        name = f"n = k+{off}" if off else "n = k"
+        pub = sorted((k, b) for (k, n), (b, _) in PUBLISHED_COUNTS.items() if n == k + off)
         if pub:
-            ax.plot([k for k, _ in pub], [100 * p for _, p in pub], "--", color=color, alpha=0.7, label=f"published, n = k+{off}" if off else "published, n = k")
-        rows = sorted((r["k"], r["fraction_spurious"], r["runs"]) for r in result["rows"] if r["n"] == r["k"] + off)
+            ks = [k for k, _ in pub]
+            ci = [wilson_interval(b, PUBLISHED_RUNS) for _, b in pub]
+            ax.plot(ks, [100 * b / PUBLISHED_RUNS for _, b in pub], "--", color=color, alpha=0.7, label=f"published, {name}")
+            ax.fill_between(ks, [100 * lo for lo, _ in ci], [100 * hi for _, hi in ci], color=color, alpha=0.15, lw=0)
+        rows = sorted((r["k"], row_counts(r)) for r in result["rows"] if r["n"] == r["k"] + off)
         if rows:
-            ks = [r[0] for r in rows]
-            ps = [r[1] for r in rows]
-            # half-width = the scorecard tolerance (around the published p; 0 where none is published)
-            err = [100 * binomial_tolerance(PUBLISHED.get((k, k + off), 0.0), N) for k, _, N in rows]
-            ax.errorbar(ks, [100 * p for p in ps], yerr=err, fmt="o", color=color, capsize=3, label=f"ours, n = k+{off}" if off else "ours, n = k")
+            ks = [k for k, _ in rows]
+            ps = [100 * c["bad"] / c["runs"] for _, c in rows]
+            ci = [wilson_interval(c["bad"], c["runs"]) for _, c in rows]
+            err = [[p - 100 * lo for p, (lo, _) in zip(ps, ci)], [100 * hi - p for p, (_, hi) in zip(ps, ci)]]
+            ax.errorbar(ks, ps, yerr=err, fmt="o", color=color, capsize=3, label=f"ours, {name}")
     ax.set_xlabel("k (teacher width = input dimension)")
     ax.set_ylabel("% runs ending at risk ≥ 1e-3")
     ax.set_ylim(-3, 100)

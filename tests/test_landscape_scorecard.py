@@ -5,7 +5,10 @@ import pytest
 import torch
 
 from valleylib.landscape import grid_evaluate, sublevel_components
-from valleylib.scorecard import Check, binomial_tolerance, check_close, check_true, format_scorecard
+from valleylib.scorecard import (
+    FWER_LEVEL, Check, FractionComparison, check_close, check_true, compare_fractions, fisher_exact, format_scorecard,
+    fraction_family, holm_adjusted,
+)
 
 
 def test_components_of_a_double_well():
@@ -42,13 +45,75 @@ def test_components_bad_input():
         sublevel_components(np.zeros((2, 2)), 1.0, np.zeros((3, 3), bool))
 
 
-def test_binomial_tolerance():
-    assert binomial_tolerance(0.126, 1000) == pytest.approx(3 * math.sqrt(0.126 * 0.874 / 1000))
-    assert binomial_tolerance(0.0, 50) == pytest.approx(1 / 50)  # widened to one run
-    with pytest.raises(ValueError, match="p=1.5"):
-        binomial_tolerance(1.5, 10)
-    with pytest.raises(ValueError, match="runs=0"):
-        binomial_tolerance(0.5, 0)
+def test_fisher_exact_by_hand_and_against_scipy():
+    # n1 = n2 = 2, t = 2: P(X1 = 0, 1, 2) = 1/6, 4/6, 1/6
+    assert fisher_exact(2, 2, 0, 2) == pytest.approx(1 / 3, rel=1e-12)
+    assert fisher_exact(1, 2, 1, 2) == pytest.approx(1.0)
+    # n1 = n2 = 3, t = 3: P = 1/20, 9/20, 9/20, 1/20
+    assert fisher_exact(3, 3, 0, 3) == pytest.approx(0.1, rel=1e-12)
+    assert fisher_exact(0, 5, 0, 7) == 1.0 and fisher_exact(5, 5, 7, 7) == 1.0
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n1, n2 = int(rng.integers(1, 400)), int(rng.integers(1, 1200))
+        x2 = int(rng.integers(0, n2 + 1))
+        x1 = int(np.clip(round(x2 / n2 * n1) + rng.integers(-8, 9), 0, n1)) if rng.random() < 0.7 else int(rng.integers(0, n1 + 1))
+        ref = stats.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
+        assert fisher_exact(x1, n1, x2, n2) == pytest.approx(ref, rel=1e-9, abs=1e-300), (x1, n1, x2, n2)
+
+
+def test_fisher_exact_bad_input():
+    with pytest.raises(ValueError, match="x1=5"):
+        fisher_exact(5, 4, 1, 10)
+    with pytest.raises(ValueError, match="n2=0"):
+        fisher_exact(1, 4, 0, 0)
+    with pytest.raises(ValueError, match="x2=1.5"):
+        fisher_exact(1, 4, 1.5, 10)
+
+
+def test_holm_adjusted_by_hand():
+    # sorted 0.01, 0.03, 0.04 -> 3*0.01, max(0.03, 2*0.03), max(0.06, 1*0.04)
+    assert holm_adjusted([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm_adjusted([0.5, 0.6]) == [1.0, 1.0] and holm_adjusted([]) == []
+    with pytest.raises(ValueError, match="p_values"):
+        holm_adjusted([0.1, 1.2])
+
+
+def test_fraction_family_decides_na_from_the_numbers():
+    src = "paper"
+    # 0 of 12 against 126 of 1000 cannot be told from a faithful 12.6%: n/a, and a small N says so
+    small = compare_fractions("small", src, (0, 12), (126, 1000))
+    assert small.passed is None and "n/a: too few runs" in small.claim
+    # 0 of 300 against 126 of 1000 is decided, and fails
+    large = compare_fractions("large", src, (0, 300), (126, 1000))
+    assert large.passed is False and large.p_value < 1e-10
+    # 3 of 1000 published: 0 of 300 is n/a, 0 of 20000 is decided (and fails)
+    assert compare_fractions("a", src, (0, 300), (3, 1000)).passed is None
+    assert compare_fractions("b", src, (0, 20000), (3, 1000)).passed is False
+    assert compare_fractions("c", src, (60, 20000), (3, 1000)).passed is True
+    # an n/a row still fails when its count is far too high
+    assert compare_fractions("d", src, (10, 12), (3, 1000)).passed is False
+    # the family size enters the decision: level / m
+    row = FractionComparison("r", src, 37, 300, 126, 1000)
+    assert fraction_family([row])[0].passed is True
+    zero = FractionComparison("z", src, 0, 60, 126, 1000)  # p_zero ~ 7e-4: decided alone, not among 20
+    assert fraction_family([zero])[0].passed is False
+    many = fraction_family([FractionComparison(f"z{i}", src, 2, 60, 126, 1000) for i in range(20)])
+    assert all(c.passed is None for c in many)
+    assert all(c.p_adjusted >= c.p_value for c in many)
+
+
+def test_fraction_family_count_range_must_pass_both_ways():
+    src = "paper"
+    ok = FractionComparison("ok", src, 38, 300, 126, 1000, count_range=(36, 38))
+    assert fraction_family([ok])[0].passed is True
+    wide = FractionComparison("wide", src, 38, 300, 126, 1000, count_range=(8, 38))
+    assert fraction_family([wide])[0].passed is False
+    with pytest.raises(ValueError, match="count_range"):
+        FractionComparison("x", src, 38, 300, 126, 1000, count_range=(39, 40))
+    with pytest.raises(ValueError, match="level"):
+        fraction_family([ok], level=0.0)
+    assert FWER_LEVEL == 0.01
 
 
 def test_checks_can_fail_and_format():
@@ -57,8 +122,8 @@ def test_checks_can_fail_and_format():
     nan = check_close("z", "src", 1.0, float("nan"), 0.1)
     assert ok.passed and not bad.passed and not nan.passed
     assert check_true("t", "src", 3, False).passed is False
-    table = format_scorecard([ok, bad])
-    assert "NO" in table and "yes" in table
+    table = format_scorecard([ok, bad, compare_fractions("f", "src", (0, 300), (126, 1000))])
+    assert "NO" in table and "yes" in table and "p=" in table
     assert ok.to_dict()["pass"] is True and "passed" not in ok.to_dict()
     assert isinstance(ok, Check)
 

@@ -174,7 +174,7 @@ def run(config: Config, *, device, out_dir: Optional[Path] = None, progress=None
 def row_counts(row: dict) -> dict:
     """Counts of one row: runs, at risk >= 1e-3 (``bad``), certified, and the ranges capped runs allow.
 
-    A run stopped by the safety cap at risk :math:`\ge 10^{-3}` is undecided (the authors had no
+    A run stopped by the safety cap at risk :math:`\\ge 10^{-3}` is undecided (the authors had no
     cap): it may have ended at a spurious minimum or not. ``bad_range`` counts such runs as not
     bad at its low end and as bad at its high end; ``certified_range`` lets each of them be
     certified or not.
@@ -199,13 +199,13 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
     """Per row, our fractions against the published ones, and the spurious risks for k = n <= 10.
 
     **Fractions.** Every row with a published count gives two comparisons: the fraction of all runs
-    ending at risk :math:`\ge 10^{-3}` against the published column "runs with F >= 1e-3", and our
+    ending at risk :math:`\\ge 10^{-3}` against the published column "runs with F >= 1e-3", and our
     certified fraction against their certified one; a row with no result file (0% inferred) gives
     the first only. Each is Fisher's exact test of our ``x`` of ``N`` against their ``x'`` of 1000, and
     all of them are one family under Holm's procedure at ``level`` (see
     :func:`~valleylib.scorecard.fraction_family`): a row fails when its Holm-adjusted p-value is
-    :math:`\le` ``level``, and is n/a when even 0 of ``N`` would not have been rejected. Runs stopped by
-    the safety cap at risk :math:`\ge 10^{-3}` count both ways (:func:`row_counts`): the row must pass
+    :math:`\\le` ``level``, and is n/a when even 0 of ``N`` would not have been rejected. Runs stopped by
+    the safety cap at risk :math:`\\ge 10^{-3}` count both ways (:func:`row_counts`): the row must pass
     at both ends of its range.
 
     **Risks.** For k = n in :data:`PUBLISHED_RISKS`, every distinct risk of a certified spurious

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 __all__ = [
-    "Check", "FWER_LEVEL", "FractionComparison", "fisher_exact", "holm_adjusted", "compare_fractions",
-    "fraction_family", "wilson_interval", "check_close", "check_true", "undecided", "format_scorecard",
+    "Check", "FWER_LEVEL", "FractionComparison", "fisher_exact", "holm_adjusted",
+    "compare_fractions", "fraction_family", "wilson_interval", "check_close", "check_true",
+    "undecided", "format_scorecard",
 ]
 
 #: Family-wise error level of the fraction comparisons of one scorecard (Holm step-down).
@@ -64,14 +65,14 @@ def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided Fisher exact test that ``x1`` of ``n1`` and ``x2`` of ``n2`` share one rate.
 
     Given the total :math:`t = x_1 + x_2` of successes, :math:`X_1` is hypergeometric,
-    :math:`P(X_1 = i) = \\binom{n_1}{i}\\binom{n_2}{t-i} / \\binom{n_1+n_2}{t}`, and the p-value is the
-    probability of every table at most as likely as the observed one,
+    :math:`P(X_1 = i) = \\binom{n_1}{i}\\binom{n_2}{t-i} / \\binom{n_1+n_2}{t}`, and the p-value is
+    the probability of every table at most as likely as the observed one,
     :math:`p = \\sum_{i:\\,P(i) \\le P(x_1)(1+10^{-7})} P(i)` (the convention of
     ``scipy.stats.fisher_exact``). Computed in log space from :math:`\\log\\Gamma` and the ratio
     :math:`P(i+1)/P(i) = (t-i)(n_1-i)/\\big((i+1)(n_2-t+i+1)\\big)`; terms below
     :math:`e^{-40}P(x_1)` are dropped (a relative error below :math:`10^{-13}`).
 
-    >>> round(fisher_exact(3, 10, 7, 10), 6)  # the same as scipy.stats.fisher_exact([[3, 7], [7, 3]])
+    >>> round(fisher_exact(3, 10, 7, 10), 6)  # as scipy.stats.fisher_exact([[3, 7], [7, 3]])
     0.178895
     >>> fisher_exact(0, 12, 3, 1000)
     1.0
@@ -119,8 +120,9 @@ def holm_adjusted(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values: rejecting where ``adjusted <= level`` is Holm's procedure.
 
     With the p-values sorted, :math:`p_{(1)} \\le \\dots \\le p_{(m)}`, the adjusted value of the
-    :math:`i`-th is :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min\\big(1, (m - j + 1)\\,p_{(j)}\\big)`;
-    the probability that any true hypothesis is rejected is at most the level, whatever the dependence.
+    :math:`i`-th is
+    :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min\\big(1, (m - j + 1)\\,p_{(j)}\\big)`; the probability
+    that any true hypothesis is rejected is at most the level, whatever the dependence.
 
     >>> holm_adjusted([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
@@ -140,7 +142,7 @@ def holm_adjusted(p_values: Sequence[float]) -> list[float]:
 
 @dataclass(frozen=True)
 class FractionComparison:
-    """One row of a fraction comparison: ours ``x`` of ``runs`` against theirs ``x'`` of ``published_runs``.
+    """One fraction comparison: ours ``x`` of ``runs`` against theirs ``x'`` of ``published_runs``.
 
     Attributes:
         claim: what is compared, in words.
@@ -175,22 +177,24 @@ class FractionComparison:
     def p_value(self) -> float:
         """The smallest Fisher p-value over the ends of ``count_range`` (pass both ways)."""
         lo, hi = self.count_range or (self.count, self.count)
-        return min(fisher_exact(c, self.runs, self.published_count, self.published_runs) for c in {lo, hi})
+        return min(fisher_exact(c, self.runs, self.published_count, self.published_runs)
+                   for c in {lo, hi})
 
     @property
     def p_zero(self) -> float:
-        """The p-value an engine that finds none (0 of ``runs``) would get against the published count."""
+        """The p-value an engine finding none (0 of ``runs``) would get against the published."""
         return fisher_exact(0, self.runs, self.published_count, self.published_runs)
 
 
 def fraction_family(rows: Sequence[FractionComparison], level: float = FWER_LEVEL) -> list[Check]:
     """Holm's procedure at ``level`` over all ``rows``; one :class:`Check` per row, in order.
 
-    A row **fails** when its Holm-adjusted p-value is :math:`\\le` ``level``. Otherwise it **passes**
-    if it could have told a faithful engine from one that finds none: an engine with 0 of ``runs``
-    would have a p-value :math:`\\le` ``level / m``, which Holm rejects whatever the other rows are
-    (``level / m`` is the row's most stringent Holm level, with ``m = len(rows)``). A row that
-    could not is **n/a** (``passed=None``, the reason in the claim): its agreement is no evidence.
+    A row **fails** when its Holm-adjusted p-value is :math:`\\le` ``level``. Otherwise it
+    **passes** if it could have told a faithful engine from one that finds none: an engine with
+    0 of ``runs`` would have a p-value :math:`\\le` ``level / m``, which Holm rejects whatever the
+    other rows are (``level / m`` is the row's most stringent Holm level, ``m = len(rows)``). A
+    row that could not is **n/a** (``passed=None``, the reason in the claim): its agreement is no
+    evidence.
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level={level!r}: expected a probability in (0, 1)")
@@ -212,9 +216,11 @@ def fraction_family(rows: Sequence[FractionComparison], level: float = FWER_LEVE
     return checks
 
 
-def compare_fractions(claim: str, source: str, ours: tuple[int, int], theirs: tuple[int, int], *,
-                      level: float = FWER_LEVEL, count_range: Optional[tuple[int, int]] = None) -> Check:
-    """A single fraction comparison (a family of one): ``ours = (x, N)`` against ``theirs = (x', M)``.
+def compare_fractions(
+    claim: str, source: str, ours: tuple[int, int], theirs: tuple[int, int], *,
+    level: float = FWER_LEVEL, count_range: Optional[tuple[int, int]] = None,
+) -> Check:
+    """One fraction comparison (a family of one): ``ours = (x, N)`` against ``theirs = (x', M)``.
 
     >>> c = compare_fractions("k=n=8", "paper", (30, 300), (126, 1000))
     >>> c.passed, round(c.p_value, 3)
@@ -264,8 +270,8 @@ def check_true(claim: str, source: str, measured: Any, passed: bool, published: 
 
 def undecided(check: Check, reason: str) -> Check:
     """The same check marked as not decided at this size, with the reason appended to the claim."""
-    return Check(f"{check.claim} [n/a: {reason}]", check.source, check.published, check.measured, check.tolerance, None,
-                 check.p_value, check.p_adjusted)
+    return Check(f"{check.claim} [n/a: {reason}]", check.source, check.published, check.measured,
+                 check.tolerance, None, check.p_value, check.p_adjusted)
 
 
 def _fmt(x: Any) -> str:
@@ -275,7 +281,7 @@ def _fmt(x: Any) -> str:
 
 
 def format_scorecard(checks: Iterable[Check]) -> str:
-    """A plain-text table of the checks (``tol / p``: the tolerance, or a test's Holm-adjusted p-value)."""
+    """A plain-text table of the checks (``tol / p``: the tolerance, or a test's Holm p-value)."""
     rows = [("claim", "published", "measured", "tol / p", "pass")]
     for c in checks:
         verdict = "n/a" if c.passed is None else ("yes" if c.passed else "NO")
@@ -287,7 +293,7 @@ def format_scorecard(checks: Iterable[Check]) -> str:
             tol = "-"
         rows.append((c.claim, _fmt(c.published), _fmt(c.measured), tol, verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    widths[0] = min(widths[0], 120)
+    widths[0] = min(widths[0], 160)
     lines = []
     for j, r in enumerate(rows):
         lines.append("  ".join(r[i][: widths[i]].ljust(widths[i]) for i in range(5)))

@@ -19,18 +19,23 @@ from typing import Optional
 import torch
 
 from ..certify import certify_minimum, group_families
-from ..safran_shamir import LABELS, RISK_THRESHOLD, TOL, classify, run_protocol, teacher_identity, xavier_init
-from ..scorecard import FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval
+from ..safran_shamir import (
+    LABELS, RISK_THRESHOLD, TOL, classify, run_protocol, teacher_identity, xavier_init,
+)
+from ..scorecard import (
+    FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval,
+)
 from . import Experiment
 
 __all__ = [
-    "Config", "CONFIGS", "PUBLISHED", "PUBLISHED_CERTIFIED", "PUBLISHED_COUNTS", "PUBLISHED_RUNS", "INFERRED_ZERO",
-    "PUBLISHED_RISKS", "run", "scorecard", "figures", "EXPERIMENT", "run_row", "row_counts",
+    "Config", "CONFIGS", "PUBLISHED", "PUBLISHED_CERTIFIED", "PUBLISHED_COUNTS", "PUBLISHED_RUNS",
+    "INFERRED_ZERO", "PUBLISHED_RISKS", "run", "scorecard", "figures", "EXPERIMENT", "run_row",
+    "row_counts",
 ]
 
-#: Published counts of papers.md §1.5 (decoded from the authors' released result files), keyed by
-#: (#targets k, #student n): ``(runs with F >= 1e-3, runs at a certified spurious minimum)``, each of
-#: :data:`PUBLISHED_RUNS`. The layout of the paper's own printed table is UNVERIFIED.
+#: Published counts of papers.md §1.5 (decoded from the authors' released result files), keyed
+#: by (#targets k, #student n): ``(runs with F >= 1e-3, runs at a certified spurious minimum)``,
+#: each of :data:`PUBLISHED_RUNS`. The layout of the paper's own printed table is UNVERIFIED.
 PUBLISHED_COUNTS: dict[tuple[int, int], tuple[int, int]] = {
     (6, 6): (3, 3), (7, 7): (55, 55), (8, 8): (126, 126), (9, 9): (218, 218), (10, 10): (346, 346),
     (11, 11): (455, 455), (12, 12): (585, 585), (13, 13): (730, 730), (14, 14): (736, 736),
@@ -44,7 +49,9 @@ PUBLISHED_COUNTS: dict[tuple[int, int], tuple[int, int]] = {
 PUBLISHED_RUNS = 1000
 #: Published fraction of ALL runs ending at F >= 1e-3 (the column "runs with F >= 1e-3 (of 1000)"):
 #: the quantity our ``fraction_spurious`` measures.
-PUBLISHED: dict[tuple[int, int], float] = {key: bad / PUBLISHED_RUNS for key, (bad, _) in PUBLISHED_COUNTS.items()}
+PUBLISHED: dict[tuple[int, int], float] = {
+    key: bad / PUBLISHED_RUNS for key, (bad, _) in PUBLISHED_COUNTS.items()
+}
 #: Published fraction of runs at a certified spurious minimum ("% certified").
 PUBLISHED_CERTIFIED: dict[tuple[int, int], float] = {
     key: cert / PUBLISHED_RUNS for key, (_, cert) in PUBLISHED_COUNTS.items()
@@ -172,7 +179,7 @@ def run(config: Config, *, device, out_dir: Optional[Path] = None, progress=None
 
 
 def row_counts(row: dict) -> dict:
-    """Counts of one row: runs, at risk >= 1e-3 (``bad``), certified, and the ranges capped runs allow.
+    """Counts of a row: runs, at risk >= 1e-3 (``bad``), certified, and the ranges caps allow.
 
     A run stopped by the safety cap at risk :math:`\\ge 10^{-3}` is undecided (the authors had no
     cap): it may have ended at a spurious minimum or not. ``bad_range`` counts such runs as not
@@ -180,16 +187,18 @@ def row_counts(row: dict) -> dict:
     certified or not.
     """
     runs = int(row["runs"])
-    bad = int(row["count_spurious"]) if "count_spurious" in row else round(row["fraction_spurious"] * runs)
+    bad = (int(row["count_spurious"]) if "count_spurious" in row
+           else round(row["fraction_spurious"] * runs))
     cert = (int(row["count_certified"]) if "count_certified" in row
             else round(row.get("fraction_certified", 0.0) * runs))
     u = int(row.get("hit_cap_high_risk", 0))
     return {"runs": runs, "bad": bad, "certified": cert, "capped_high": u,
-            "bad_range": (max(0, bad - u), bad), "certified_range": (max(0, cert - u), min(bad, cert + u))}
+            "bad_range": (max(0, bad - u), bad),
+            "certified_range": (max(0, cert - u), min(bad, cert + u))}
 
 
 def _certified_risks(row: dict) -> list[float]:
-    """Distinct risks of the certified spurious families of a row (``spurious_risks`` if no families)."""
+    """Distinct risks of a row's certified spurious families (``spurious_risks`` if no families)."""
     if "families" in row:
         return sorted({round(f["risk"], 7) for f in row["families"] if f["certified"]})
     return list(row["spurious_risks"])
@@ -201,12 +210,12 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
     **Fractions.** Every row with a published count gives two comparisons: the fraction of all runs
     ending at risk :math:`\\ge 10^{-3}` against the published column "runs with F >= 1e-3", and our
     certified fraction against their certified one; a row with no result file (0% inferred) gives
-    the first only. Each is Fisher's exact test of our ``x`` of ``N`` against their ``x'`` of 1000, and
-    all of them are one family under Holm's procedure at ``level`` (see
+    the first only. Each is Fisher's exact test of our ``x`` of ``N`` against their ``x'`` of 1000,
+    and all of them are one family under Holm's procedure at ``level`` (see
     :func:`~valleylib.scorecard.fraction_family`): a row fails when its Holm-adjusted p-value is
-    :math:`\\le` ``level``, and is n/a when even 0 of ``N`` would not have been rejected. Runs stopped by
-    the safety cap at risk :math:`\\ge 10^{-3}` count both ways (:func:`row_counts`): the row must pass
-    at both ends of its range.
+    :math:`\\le` ``level``, and is n/a when even 0 of ``N`` would not have been rejected. Runs
+    stopped by the safety cap at risk :math:`\\ge 10^{-3}` count both ways (:func:`row_counts`):
+    the row must pass at both ends of its range.
 
     **Risks.** For k = n in :data:`PUBLISHED_RISKS`, every distinct risk of a certified spurious
     family we found must be one of the published ones (to their printed digits); n/a when we found
@@ -217,18 +226,22 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
     for row in result["rows"]:
         key = (row["k"], row["n"])
         c = row_counts(row)
-        cap = (f" [{row.get('hit_cap', 0)} runs hit the safety cap, {c['capped_high']} of them at risk >= 1e-3:"
-               " counted both ways]") if row.get("hit_cap", 0) else ""
+        cap = ""
+        if row.get("hit_cap", 0):
+            cap = (f" [{row['hit_cap']} runs hit the safety cap, {c['capped_high']} of them at risk"
+                   " >= 1e-3: counted both ways]")
         where = f"k={key[0]} n={key[1]} ({c['runs']} runs)"
         if key in PUBLISHED_COUNTS:
             bad_pub, cert_pub = PUBLISHED_COUNTS[key]
             src = "Safran & Shamir 2018, authors' released result files (papers.md §1.5)"
             rows_cmp.append(FractionComparison(
-                f"fraction of all runs at risk >= 1e-3, {where}{cap}", src + ", runs with F >= 1e-3",
+                f"fraction of all runs at risk >= 1e-3, {where}{cap}",
+                src + ", runs with F >= 1e-3",
                 c["bad"], c["runs"], bad_pub, PUBLISHED_RUNS, c["bad_range"]))
             slots.append(len(rows_cmp) - 1)
             rows_cmp.append(FractionComparison(
-                f"fraction of runs at a certified spurious minimum, {where}{cap}", src + ", certified",
+                f"fraction of runs at a certified spurious minimum, {where}{cap}",
+                src + ", certified",
                 c["certified"], c["runs"], cert_pub, PUBLISHED_RUNS, c["certified_range"]))
             slots.append(len(rows_cmp) - 1)
         elif key in INFERRED_ZERO:
@@ -243,7 +256,8 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
             far = [r for r in ours if min(abs(r - q) for q in pub) > tol]
             check = check_true(
                 f"every certified spurious risk found at k=n={key[0]} is a published one (to ±{tol:g})",
-                "Safran & Shamir 2018, authors' released result files (papers.md §1.5)", ours, not far, published=list(pub))
+                "Safran & Shamir 2018, authors' released result files (papers.md §1.5)",
+                ours, not far, published=list(pub))
             if not ours:
                 check = undecided(check, "no certified spurious minimum found in this run")
             slots.append(check)
@@ -265,14 +279,17 @@ def figures(result: dict) -> dict:
         if pub:
             ks = [k for k, _ in pub]
             ci = [wilson_interval(b, PUBLISHED_RUNS) for _, b in pub]
-            ax.plot(ks, [100 * b / PUBLISHED_RUNS for _, b in pub], "--", color=color, alpha=0.7, label=f"published, {name}")
-            ax.fill_between(ks, [100 * lo for lo, _ in ci], [100 * hi for _, hi in ci], color=color, alpha=0.15, lw=0)
+            ax.plot(ks, [100 * b / PUBLISHED_RUNS for _, b in pub], "--", color=color, alpha=0.7,
+                    label=f"published, {name}")
+            ax.fill_between(ks, [100 * lo for lo, _ in ci], [100 * hi for _, hi in ci],
+                            color=color, alpha=0.15, lw=0)
         rows = sorted((r["k"], row_counts(r)) for r in result["rows"] if r["n"] == r["k"] + off)
         if rows:
             ks = [k for k, _ in rows]
             ps = [100 * c["bad"] / c["runs"] for _, c in rows]
             ci = [wilson_interval(c["bad"], c["runs"]) for _, c in rows]
-            err = [[p - 100 * lo for p, (lo, _) in zip(ps, ci)], [100 * hi - p for p, (_, hi) in zip(ps, ci)]]
+            err = [[p - 100 * lo for p, (lo, _) in zip(ps, ci)],
+                   [100 * hi - p for p, (_, hi) in zip(ps, ci)]]
             ax.errorbar(ks, ps, yerr=err, fmt="o", color=color, capsize=3, label=f"ours, {name}")
     ax.set_xlabel("k (teacher width = input dimension)")
     ax.set_ylabel("% runs ending at risk ≥ 1e-3")

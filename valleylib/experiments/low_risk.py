@@ -27,7 +27,8 @@ from ..lowrisk import make_teacher, start_certificate, straight_line_to_global, 
 from ..random_features import fit_power_law, random_features_curve, relu_rate
 from ..safran_shamir import xavier_init
 from ..scorecard import (
-    FWER_LEVEL, Check, compare_fractions, fisher_exact, holm_adjusted, check_true, undecided, wilson_interval,
+    FWER_LEVEL, Check, check_true, compare_fractions, fisher_exact, holm_adjusted, undecided,
+    wilson_interval,
 )
 from . import Experiment
 from .safran_shamir import PUBLISHED, PUBLISHED_COUNTS, PUBLISHED_RUNS
@@ -141,11 +142,13 @@ def run(cfg: Config, *, device, out_dir=None, progress=None) -> dict:
         key = (cfg.k, row["n"])
         if key in PUBLISHED:
             bad = round(row["bad_fraction"] * row["runs"])
-            test = compare_fractions(f"Safran-Shamir (k, n) = ({cfg.k}, {row['n']}): fraction of bad end points",
+            test = compare_fractions(f"Safran-Shamir (k, n) = ({cfg.k}, {row['n']}): fraction of bad"
+                                     " end points",
                                      "Safran & Shamir 2018, runs with F >= 1e-3 (papers.md §1.5)",
                                      (bad, row["runs"]), (PUBLISHED_COUNTS[key][0], PUBLISHED_RUNS))
             ss_rows.append({"k": cfg.k, "n": row["n"], "published": PUBLISHED[key], "measured": row["bad_fraction"],
-                            "runs": row["runs"], "p_value": test.p_value, "passed": test.passed, "claim": test.claim})
+                            "runs": row["runs"], "p_value": test.p_value, "passed": test.passed,
+                            "claim": test.claim})
     result["safran_shamir_rows"] = ss_rows
     return result
 
@@ -184,7 +187,8 @@ def scorecard(result: dict) -> list:
     for family, rows in result["width_sweep"].items():
         fr = [r["bad_fraction"] for r in rows]
         ok, worst = _nonincreasing(fr, [r["runs"] for r in rows])
-        checks.append(check_true(f"{family}: fraction of runs ending at risk >= 1e-3 non-increasing in n (no significant rise: Fisher, Holm)",
+        checks.append(check_true(f"{family}: fraction of runs ending at risk >= 1e-3 non-increasing in n"
+                                 " (no significant rise: Fisher, Holm)",
                                  "Venturi et al. (abstract): avoided with high probability", {"fractions": fr, "worst rise": worst}, ok))
         first, last = rows[0], rows[-1]
         c = check_true(f"{family}: largest bad risk at n={last['n']} below that at n={first['n']} (0 when none)",
@@ -201,7 +205,8 @@ def scorecard(result: dict) -> list:
         checks.append(check_true(f"{family}: at n={last['n']} at least 90% of starts are certified outside every spurious valley",
                                  "this book", last["certified"], last["certified"] >= 0.9))
     for row in result["safran_shamir_rows"]:
-        checks.append(Check(row["claim"], "Safran & Shamir 2018, runs with F >= 1e-3 (papers.md §1.5)", row["published"],
+        checks.append(Check(row["claim"], "Safran & Shamir 2018, runs with F >= 1e-3 (papers.md §1.5)",
+                            row["published"],
                             row["measured"], None, row["passed"], row["p_value"], row["p_value"]))
     return checks
 

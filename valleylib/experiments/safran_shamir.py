@@ -5,6 +5,9 @@ protocol of :mod:`valleylib.safran_shamir` from ``runs`` Xavier initialisations 
 fraction of runs ending at risk :math:`\\ge 10^{-3}`, the distinct spurious risks (families up to
 permutations), a certificate per family, the median iteration count and the time.
 
+The scorecard compares our fractions with the published counts as two binomial samples (Fisher's
+exact test, Holm over all rows; see :func:`scorecard`).
+
 Resumable: with ``out_dir``, every finished row is written to ``out_dir/safran-shamir-rows/`` and
 reused by a later run with the same row settings.
 """

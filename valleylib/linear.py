@@ -82,6 +82,7 @@ __all__ = [
     "classify_shallow",
     "saddle_curvature_bound",
     "global_minimum_path",
+    "random_global_minimum",
     "PathContinuity",
     "path_continuity",
     "deep_linear_loss_grad",
@@ -534,7 +535,7 @@ def _path_formula(A0: torch.Tensor, A1: torch.Tensor, B0: torch.Tensor, B1: torc
     for a continuous path) and the other factor ``B`` with ``A B = P``; no checks.
 
     :math:`A(t) = (1-t)A_0 + tA_1 + t(1-t)V`, :math:`B(t) = A(t)^+P + (I - A(t)^+A(t))((1-t)B_0 + tB_1)`.
-    At ``m = d1`` the matrix :math:`A(t)` is square: it is singular where :math:`\det A(t)` changes
+    At ``m = d1`` the matrix :math:`A(t)` is square: it is singular where :math:`\\det A(t)` changes
     sign, and :math:`B(t)` blows up there. Exposed (privately) so that the linear experiment can show
     that its continuity check detects this.
     """
@@ -548,7 +549,7 @@ def _path_formula(A0: torch.Tensor, A1: torch.Tensor, B0: torch.Tensor, B1: torc
 def _best_bend(A0: torch.Tensor, A1: torch.Tensor, candidates: int,
                generator: Optional[torch.Generator]) -> torch.Tensor:
     """Of ``candidates`` Gaussian bends ``V`` (``(m, d1)``, scaled like the end points), the one that
-    keeps :math:`\sigma_{\min}((1-t)A_0 + tA_1 + t(1-t)V)` largest over 65 equally spaced times."""
+    keeps :math:`\\sigma_{\\min}((1-t)A_0 + tA_1 + t(1-t)V)` largest over 65 equally spaced times."""
     check_positive_int("candidates", candidates)
     m, d1 = A0.shape
     scale = 0.5 * (A0.norm() + A1.norm()) / math.sqrt(m * d1)
@@ -563,33 +564,33 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
                         generator: Optional[torch.Generator] = None, candidates: int = 16,
                         rtol: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor]:
     """A path of global minima between two global minima of the shallow net (ours), for
-    :math:`d_1 > \min(d_0, d_2)`.
+    :math:`d_1 > \\min(d_0, d_2)`.
 
     The hidden width must be *strictly* larger than the smaller of the input and output dimensions,
-    Freeman & Bruna's condition (Prop. 2.2 of the arXiv version, :math:`n_j > \min(n_1, n_K)`).
-    Then the global minima are the points with the least-squares product :math:`P^\star = CS^{-1}`,
+    Freeman & Bruna's condition (Prop. 2.2 of the arXiv version, :math:`n_j > \\min(n_1, n_K)`).
+    Then the global minima are the points with the least-squares product :math:`P^\\star = CS^{-1}`,
     and, when :math:`d_1 > d_2`,
 
     .. math::
 
-        W_2(t) = (1-t)W_2^{0} + tW_2^{1} + t(1-t)V, \qquad
-        W_1(t) = W_2(t)^+P^\star + (I - W_2(t)^+W_2(t))\big((1-t)W_1^{0} + tW_1^{1}\big),
+        W_2(t) = (1-t)W_2^{0} + tW_2^{1} + t(1-t)V, \\qquad
+        W_1(t) = W_2(t)^+P^\\star + (I - W_2(t)^+W_2(t))\\big((1-t)W_1^{0} + tW_1^{1}\\big),
 
-    with a random :math:`V`. The full-row-rank :math:`d_2\times d_1` matrices form a connected open set
-    whose complement has codimension :math:`d_1 - d_2 + 1 \ge 2`, so a random curve :math:`W_2(t)`
-    misses it with probability one; then :math:`W_2(t)W_2(t)^+ = I`, :math:`W_2(t)W_1(t) = P^\star` and
-    the path is continuous. When :math:`d_2 \ge d_1 > d_0` the same formula is used on the transpose.
+    with a random :math:`V`. The full-row-rank :math:`d_2\\times d_1` matrices form a connected open set
+    whose complement has codimension :math:`d_1 - d_2 + 1 \\ge 2`, so a random curve :math:`W_2(t)`
+    misses it with probability one; then :math:`W_2(t)W_2(t)^+ = I`, :math:`W_2(t)W_1(t) = P^\\star` and
+    the path is continuous. When :math:`d_2 \\ge d_1 > d_0` the same formula is used on the transpose.
 
-    At :math:`d_1 = \min(d_0, d_2)` the formula is **refused**: the matrix it interpolates is square,
+    At :math:`d_1 = \\min(d_0, d_2)` the formula is **refused**: the matrix it interpolates is square,
     the global minima with a product of rank :math:`d_1` form two components (the sign of
-    :math:`\det W_2`, or of :math:`\det W_1`), and between end points of opposite signs
+    :math:`\\det W_2`, or of :math:`\\det W_1`), and between end points of opposite signs
     :math:`W_2(t)` passes through a singular matrix where :math:`W_1(t)` blows up, although the
-    loss on any grid stays at :math:`f^\star`. Check a returned path with :func:`path_continuity`:
+    loss on any grid stays at :math:`f^\\star`. Check a returned path with :func:`path_continuity`:
     a random :math:`V` can still bring :math:`W_2(t)` close to rank deficiency.
 
     Args:
-        X, Y: data ``(d0, N)``, ``(d2, N)`` with :math:`XX^\top` invertible.
-        start, end: ``(W1, W2)`` global minima, unbatched; their product must be :math:`P^\star`
+        X, Y: data ``(d0, N)``, ``(d2, N)`` with :math:`XX^\\top` invertible.
+        start, end: ``(W1, W2)`` global minima, unbatched; their product must be :math:`P^\\star`
             (relative error at most ``rtol``) and the wide factor (``W2`` when :math:`d_1 > d_2`,
             else ``W1``) of full rank.
         ts: the times, in ``[0, 1]``.
@@ -603,7 +604,7 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
         ``(W1 (T, d1, d0), W2 (T, d2, d1))``.
 
     Raises:
-        ValueError: :math:`d_1 \le \min(d_0, d_2)`, an end point that is not a global minimum of
+        ValueError: :math:`d_1 \\le \\min(d_0, d_2)`, an end point that is not a global minimum of
             the required kind, or bad shapes.
     """
     X, Y = _data(X, Y)
@@ -661,17 +662,48 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
     return A.transpose(-1, -2), B.transpose(-1, -2)
 
 
+def random_global_minimum(X, Y, d1: int, *, generator: Optional[torch.Generator] = None,
+                          scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random global minimum ``(W1 (d1, d0), W2 (d2, d1))`` when :math:`d_1 \\ge \\min(d_0, d_2)`.
+
+    Then every factorisation of the least-squares product :math:`P^\\star = CS^{-1}` is a global
+    minimum. When :math:`d_1 \\ge d_2`: a Gaussian :math:`W_2` (scaled by ``scale``; full row rank with
+    probability one) and :math:`W_1 = W_2^+P^\\star + (I - W_2^+W_2)Z` with a Gaussian :math:`Z`;
+    otherwise the transpose (Gaussian :math:`W_1`, :math:`W_2 = P^\\star W_1^+ + Z(I - W_1W_1^+)`).
+    """
+    X, Y = _data(X, Y)
+    check_positive_int("d1", d1)
+    d0, d2 = X.shape[0], Y.shape[0]
+    if d1 < min(d0, d2):
+        raise ValueError(f"d1={d1}: expected d1 >= min(d0={d0}, d2={d2}); below it the least-squares product "
+                         "cannot be factorised and the global minima are the Eckart-Young points of critical_points")
+    w = whiten(X, Y)
+    P = w.C @ torch.linalg.inv(w.S)
+    eye = torch.eye(d1, dtype=X.dtype, device=X.device)
+
+    def gauss(*shape):
+        return torch.randn(*shape, dtype=X.dtype, generator=generator).to(X.device)
+
+    if d1 >= d2:
+        W2 = scale * gauss(d2, d1)
+        Wp = torch.linalg.pinv(W2)
+        return Wp @ P + (eye - Wp @ W2) @ gauss(d1, d0), W2
+    W1 = scale * gauss(d1, d0)
+    Wp = torch.linalg.pinv(W1)
+    return W1, P @ Wp + gauss(d2, d1) @ (eye - W1 @ Wp)
+
+
 @dataclass(frozen=True)
 class PathContinuity:
-    """Grid evidence that a path :math:`\theta : [0, 1] \to \mathbb R^P` is continuous (see
+    """Grid evidence that a path :math:`\\theta : [0, 1] \\to \\mathbb R^P` is continuous (see
     :func:`path_continuity`).
 
     Attributes:
         points: sizes of the nested uniform grids, each refinement halving the spacing.
         max_step: on each grid, the largest distance between neighbouring points,
-            :math:`\max_k \|\theta(t_{k+1}) - \theta(t_k)\|`.
-        max_norm: :math:`\max_t \|\theta(t)\|` on the finest grid.
-        end_norm: :math:`\max(\|\theta(0)\|, \|\theta(1)\|)`.
+            :math:`\\max_k \\|\\theta(t_{k+1}) - \\theta(t_k)\\|`.
+        max_norm: :math:`\\max_t \\|\\theta(t)\\|` on the finest grid.
+        end_norm: :math:`\\max(\\|\\theta(0)\\|, \\|\\theta(1)\\|)`.
     """
 
     points: tuple
@@ -705,10 +737,10 @@ def path_continuity(path, *, points: int = 129, refinements: int = 2, dtype: tor
                     device=None) -> PathContinuity:
     """Evaluate ``path`` on nested uniform grids of :math:`[0, 1]` and measure its continuity.
 
-    On a grid of spacing :math:`h` a path with Lipschitz constant :math:`\Lambda` has neighbour steps
-    at most :math:`\Lambda h`, and a continuously differentiable one has largest step
-    :math:`\max_t\|\theta'(t)\|\,h + o(h)`: halving :math:`h` halves it. A jump of size :math:`J`
-    keeps the largest step at least :math:`J`, and a pole :math:`\|\theta(t)\| \sim c/|t - t^*|`
+    On a grid of spacing :math:`h` a path with Lipschitz constant :math:`\\Lambda` has neighbour steps
+    at most :math:`\\Lambda h`, and a continuously differentiable one has largest step
+    :math:`\\max_t\\|\\theta'(t)\\|\\,h + o(h)`: halving :math:`h` halves it. A jump of size :math:`J`
+    keeps the largest step at least :math:`J`, and a pole :math:`\\|\\theta(t)\\| \\sim c/|t - t^*|`
     makes it grow, so the ratio of the largest steps of successive grids separates the two. The
     grids have ``points``, ``2 points - 1``, ... points (each contains the previous one). A grid
     cannot see a jump much smaller than its steps or a pole it steps over from far away: this is
@@ -716,7 +748,7 @@ def path_continuity(path, *, points: int = 129, refinements: int = 2, dtype: tor
 
     Args:
         path: callable ``ts (T,) -> tensor (T, ...)`` or a tuple of such tensors (e.g.
-            ``(W1, W2)``); the pieces are flattened and concatenated into :math:`\theta(t)`.
+            ``(W1, W2)``); the pieces are flattened and concatenated into :math:`\\theta(t)`.
         points: size of the coarsest grid, at least 3.
         refinements: number of halvings, at least 1.
 

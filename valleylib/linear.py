@@ -324,7 +324,7 @@ def shallow_train_loss_grad(X, Y, d1: int):
 
 @dataclass(frozen=True)
 class CriticalPoints:
-    """One representative critical point per index set (see :func:`critical_points`).
+    """One representative critical point per index set, not every critical point (see :func:`critical_points`).
 
     Attributes:
         index_sets: tuples of 0-based singular-value indices kept.
@@ -347,15 +347,24 @@ class CriticalPoints:
 
 
 def critical_points(X, Y, d1: int, K=None) -> CriticalPoints:
-    """Enumerate one critical point per index set of singular directions of :math:`\\bar Y`.
+    """One critical point per index set of singular directions of :math:`\\bar Y` (not every critical point).
 
     Index sets :math:`\\mathcal S` run over all subsets of the ``rank`` nonzero singular values with
     :math:`|\\mathcal S| \\le d_1` (there are :math:`\\sum_{j\\le \\min(d_1, r)}\\binom{r}{j}`). For each,
-    :math:`W_2 = [U_{\\mathcal S}\\ 0]K` and :math:`W_1 = K^{-1}[\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top; 0]S^{-1/2}`.
-    With distinct nonzero singular values and :math:`|\\mathcal S| = d_1` these orbits are all the
-    critical points with that product; for :math:`|\\mathcal S| < d_1` there are further,
-    rank-deficient factorisations of the same product, and with repeated singular values any
-    orthonormal basis of the eigenspace can replace :math:`U_{\\mathcal S}`.
+    :math:`W_2 = [U_{\\mathcal S}\\ 0]K` and :math:`W_1 = K^{-1}[\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top; 0]S^{-1/2}`
+    for the one given :math:`K`.
+
+    *What is enumerated.* One point of each such :math:`GL(d_1)` orbit, hence every critical value
+    :math:`c_0 + \\tfrac12\\sum_{i\\notin\\mathcal S}s_i^2`, and, when the nonzero singular values are
+    distinct, every product :math:`W_2W_1` that a critical point can have (criticality forces
+    :math:`W_2W_1S^{1/2} = P\\bar Y` with :math:`P` the projector onto a :math:`\\bar Y\\bar Y^\\top`-invariant
+    subspace of dimension at most :math:`d_1`).
+
+    *What is not.* The rest of each orbit (other :math:`K`); for :math:`|\\mathcal S| < d_1`, the
+    further factorisations of the same product outside the orbit (unused hidden units whose
+    weights are not zero); with repeated singular values, the continua obtained by rotating
+    :math:`U_{\\mathcal S}` inside an eigenspace; and nothing at all when :math:`XX^\\top` is singular
+    (``ValueError``).
 
     Args:
         X, Y: data ``(d0, N)``, ``(d2, N)``.

@@ -162,7 +162,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     gen = torch.Generator().manual_seed(config.seed)
     dt = torch.float64
 
-    # 1. Enumerate and classify every critical point of random instances.
+    # 1. Enumerate one critical point per index set of random instances, and classify each.
     counts = {"global minimum": 0, "strict saddle": 0, "non-strict saddle": 0, "not critical": 0}
     total = n_global_closed = 0
     saddle_eigs, bound_gap, bounds, max_grad, value_err = [], [], [], 0.0, 0.0
@@ -436,7 +436,7 @@ def figures(result: dict) -> dict:
 
 EXPERIMENT = Experiment(
     name="linear",
-    title="Shallow linear networks: all critical points, strict saddles, GD reaches the global value",
+    title="Shallow linear networks: one critical point per index set, strict saddles, GD, continuous paths of minima",
     configs=CONFIGS,
     run=run,
     scorecard=scorecard,

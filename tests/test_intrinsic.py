@@ -9,7 +9,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from valleylib.activations import polynomial
+from valleylib.activations import Activation, polynomial
 from valleylib.intrinsic import feature_matrix, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
 
 torch.set_num_threads(1)
@@ -104,11 +104,38 @@ def test_bad_input():
         intrinsic_dimension("swish", 3)
     with pytest.raises(TypeError, match="activation"):
         intrinsic_dimension(3.5, 3)
-    with pytest.raises(ValueError, match="exact"):
-        intrinsic_dimension("relu", 3, method="exact")
+    with pytest.raises(ValueError, match="infinite in n=3"):
+        intrinsic_dimension("relu", 3, method="numerical")
+    with pytest.raises(TypeError, match="feature_spectrum"):
+        intrinsic_dimension(lambda z: z**2, 3)
+    with pytest.raises(ValueError, match="not known"):
+        intrinsic_dimension(Activation("swish", lambda z: z * torch.sigmoid(z)), 3)
     with pytest.raises(ValueError, match="method"):
         intrinsic_dimension("relu", 3, method="guess")
     with pytest.raises(ValueError, match="degrees >= 0"):
         polynomial_dimension([-1, 2], 3)
     with pytest.raises(ValueError, match="non-zero"):
         polynomial([0.0, 0.0])
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "erf", "softplus"])
+@pytest.mark.parametrize("n", [2, 3, 4, 10])
+def test_non_polynomial_activations_have_infinite_dimension(name, n):
+    """Never a finite number (such as the 512 of a 512 x 512 feature matrix) for an infinite span."""
+    assert intrinsic_dimension(name, n) == math.inf
+    assert intrinsic_dimension(name, n, method="exact") == math.inf
+    # the numerical rank stays available, and it is a size-limited lower bound
+    assert feature_spectrum(name, n, directions=40, samples=40).rank <= 40
+
+
+def test_dimension_in_one_input_dimension():
+    assert intrinsic_dimension("relu", 1) == 2  # span{[x]_+, [-x]_+}
+    assert intrinsic_dimension("relu", 1, method="numerical", directions=60, samples=60) == 2
+    for name in ("tanh", "sigmoid", "erf", "softplus"):
+        assert intrinsic_dimension(name, 1) == math.inf
+
+
+@pytest.mark.parametrize("d,p", [(1, 3), (2, 2), (3, 4), (4, 3)])
+def test_full_polynomial_of_degree_p_has_dimension_binomial_d_plus_p_choose_p(d, p):
+    assert intrinsic_dimension([1.0] * (p + 1), d) == math.comb(d + p, p)
+    assert isinstance(intrinsic_dimension([1.0] * (p + 1), d), int)

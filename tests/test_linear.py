@@ -17,6 +17,8 @@ from valleylib.linear import (
     global_minimum_path,
     global_minimum_value,
     pack,
+    path_continuity,
+    random_global_minimum,
     saddle_curvature_bound,
     shallow_hessian,
     shallow_loss,
@@ -250,22 +252,76 @@ def test_bad_inputs_raise_clear_errors():
         critical_points(X, Y, 0)
     with pytest.raises(ValueError, match="does not match the output size"):
         deep_linear_loss_grad([torch.zeros(4, 3, dtype=DT), torch.zeros(2, 5, dtype=DT)], X, Y)
-    with pytest.raises(ValueError, match="needs d1 >= min"):
+    with pytest.raises(ValueError, match="needs d1 > min"):
         global_minimum_path(X, Y, (torch.zeros(1, 3, dtype=DT), torch.zeros(2, 1, dtype=DT)),
                             (torch.zeros(1, 3, dtype=DT), torch.zeros(2, 1, dtype=DT)), [0.0, 1.0])
 
 
-def test_experiment_smoke_passes_and_scorecard_can_fail():
-    from valleylib.experiments.linear import CONFIGS, run, scorecard
+@pytest.mark.parametrize("shape", [(4, 2, 2, 12), (2, 2, 4, 10), (3, 3, 3, 9)])
+def test_path_formula_is_refused_at_d1_equal_min_d0_d2(shape):
+    """At d1 = min(d0, d2) the interpolated factor is square; between end points of opposite
+    orientation it passes through a singular matrix: Freeman & Bruna need d1 > min(d0, d2)."""
+    d0, d1, d2, N = shape
+    X, Y = instance(d0, d2, N, 13)
+    g = torch.Generator().manual_seed(14)
+    a, b = random_global_minimum(X, Y, d1, generator=g), random_global_minimum(X, Y, d1, generator=g)
+    with pytest.raises(ValueError, match="strictly larger than min"):
+        global_minimum_path(X, Y, a, b, [0.0, 0.5, 1.0])
 
-    result = run(CONFIGS["smoke"], device=torch.device("cpu"), progress=False)
-    checks = scorecard(result)
-    assert all(c.passed for c in checks), [c for c in checks if not c.passed]
-    cp = result["critical_points"]
-    assert cp["count"] == cp["global"] + cp["strict_saddles"]
-    bad = copy.deepcopy(result)
-    bad["gd"]["success_fraction"] = 0.97
-    bad["critical_points"]["non_strict_saddles"] = 1
-    bad["orbit"]["slope_large_c"] = -1.0
-    failed = [c.claim for c in scorecard(bad) if not c.passed]
-    assert len(failed) == 3
+
+def test_path_formula_at_equality_blows_up_and_the_continuity_check_sees_it():
+    from valleylib.experiments.linear import _flip_unit, naive_path
+
+    X, Y = instance(4, 2, 12, 15)
+    g = torch.Generator().manual_seed(16)
+    a = random_global_minimum(X, Y, 2, generator=g)
+    b = random_global_minimum(X, Y, 2, generator=g)
+    if float(torch.linalg.det(a[1]) * torch.linalg.det(b[1])) > 0:
+        b = _flip_unit(*b)  # negating a hidden unit flips the sign of det W2
+    path = naive_path(X, Y, a, b, torch.zeros(2, 2, dtype=DT))
+    W1, W2 = path(torch.linspace(0, 1, 2001, dtype=DT))
+    det = torch.linalg.det(W2)
+    assert float(det[0] * det[-1]) < 0 and int((det[1:] * det[:-1] < 0).sum()) == 1
+    assert float(W1.flatten(1).norm(dim=1).max()) > 100 * float(W1[0].norm())  # a pole near det = 0
+    assert float(shallow_loss(W1, W2, X, Y).max()) - global_minimum_value(X, Y, 2) < 1e-8  # the loss cannot see it
+    c = path_continuity(path)
+    assert not c.is_continuous() and max(c.ratios) > 1
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 2, 8), (2, 3, 5, 7), (5, 4, 3, 12)])
+def test_library_path_is_continuous_on_refined_grids(shape):
+    d0, d1, d2, N = shape
+    X, Y = instance(d0, d2, N, 17)
+    g = torch.Generator().manual_seed(18)
+    a, b = random_global_minimum(X, Y, d1, generator=g), random_global_minimum(X, Y, d1, generator=g)
+    c = path_continuity(lambda ts: global_minimum_path(X, Y, a, b, ts, generator=torch.Generator().manual_seed(1)))
+    assert c.is_continuous() and all(abs(r - 0.5) < 0.1 for r in c.ratios), c
+    assert c.points == (129, 257, 513)
+
+
+def test_path_continuity_on_closed_forms():
+    smooth = path_continuity(lambda t: torch.stack([torch.cos(3 * t), torch.sin(3 * t)], -1), points=65)
+    assert all(abs(r - 0.5) < 0.01 for r in smooth.ratios) and smooth.norm_ratio == pytest.approx(1.0)
+    # max step on a grid of spacing h of the unit-speed circle: 2 sin(3h/2)
+    assert smooth.max_step[0] == pytest.approx(2 * math.sin(1.5 / 64), rel=1e-12)
+    jump = path_continuity(lambda t: (t >= 0.3).to(t.dtype).unsqueeze(-1), points=65)
+    assert jump.ratios == pytest.approx((1.0, 1.0)) and not jump.is_continuous()
+    pole = path_continuity(lambda t: (1 / (t - 1 / 3)).unsqueeze(-1), points=65)
+    assert not pole.is_continuous() and pole.norm_ratio > 10
+    big = path_continuity(lambda t: (1 + 100 * torch.sin(math.pi * t)).unsqueeze(-1), points=65)
+    assert all(r < 0.75 for r in big.ratios) and not big.is_continuous()  # a norm 100x the end points
+    with pytest.raises(ValueError, match="points"):
+        path_continuity(lambda t: t.unsqueeze(-1), points=2)
+
+
+def test_path_end_points_must_be_global_minima():
+    X, Y = instance(3, 2, 8, 19)
+    g = torch.Generator().manual_seed(20)
+    a, b = random_global_minimum(X, Y, 4, generator=g), random_global_minimum(X, Y, 4, generator=g)
+    with pytest.raises(ValueError, match="start: not a global minimum"):
+        global_minimum_path(X, Y, (a[0] * 1.1, a[1]), b, [0.0, 1.0])
+    with pytest.raises(ValueError, match="V: expected shape"):
+        global_minimum_path(X, Y, a, b, [0.0, 1.0], V=torch.zeros(4, 2, dtype=DT))
+    with pytest.raises(ValueError, match="expected d1 >= min"):
+        random_global_minimum(X, Y, 1)
+    assert float(shallow_loss(*a, X, Y)) == pytest.approx(global_minimum_value(X, Y, 4), abs=1e-12)

@@ -20,6 +20,20 @@ because the powers :math:`\\langle w, x\\rangle^k` span all homogeneous polynomi
 :math:`\\sigma` gives :math:`d`, the square gives :math:`d(d+1)/2`, a full polynomial of degree
 :math:`K` gives :math:`\\binom{d+K}{K}`.
 
+**Non-polynomial activations (our derivation).** For a continuous non-polynomial :math:`\\sigma` and
+:math:`d \\ge 2`, :math:`\\dim^*(\\sigma) = \\infty`: if :math:`V_\\sigma` were finite-dimensional, the
+functions :math:`s \\mapsto \\sigma(s + \\lambda)` (take :math:`w = (1, \\lambda, 0, \\dots)` and
+:math:`x = (s, 1, 0, \\dots)`) would span a finite-dimensional translation-invariant space, so
+:math:`\\sigma` would be an exponential polynomial :math:`\\sum_j p_j(s)e^{\\mu_j s}`; the dilates
+:math:`\\sigma(ts)` of such a function span a finite-dimensional space only when every
+:math:`\\mu_j = 0`, i.e. when :math:`\\sigma` is a polynomial. In :math:`d = 1` only dilations act:
+ReLU gives :math:`\\operatorname{span}\\{[x]_+, [-x]_+\\}`, dimension 2, while tanh, sigmoid, erf and
+softplus, analytic with infinitely many non-zero Taylor coefficients :math:`c_k`, contain every
+:math:`x^k` with :math:`c_k \\ne 0` (the :math:`k`-th derivative in :math:`t` of :math:`\\sigma(tx)` at
+:math:`t = 0` lies in the closed, because finite-dimensional, span), so their dimension is infinite.
+:func:`intrinsic_dimension` returns ``math.inf`` in these cases; for an activation given only as a
+function it cannot tell, and raises.
+
 For any activation, :func:`feature_spectrum` estimates the dimension numerically as the rank of
 the feature matrix :math:`F_{ij} = \\sigma(\\langle w_j, x_i\\rangle)` of many random directions
 :math:`w_j \\sim \\mathcal N(0, I_d/d)` on many samples :math:`x_i \\sim \\mathcal N(0, I_d)`. A
@@ -33,7 +47,10 @@ the bound on the singular-value perturbation caused by rounding every entry of a
 :math:`N \\times M` matrix at relative precision :math:`\\varepsilon` (the rule of
 :func:`numpy.linalg.matrix_rank`). The directions are Gaussian, not unit vectors, on purpose:
 for :math:`\\sigma(z) = 1 + z^2` unit directions give features :math:`1 + (w^\\top x)^2` whose
-span misses the constant, so only varying norms reveal every degree.
+span misses the constant, so only varying norms reveal every degree. The rank of a
+:math:`N\\times M` matrix is at most :math:`\\min(N, M)`: for an activation with infinite
+:math:`\\dim^*` it is a lower bound that grows with the matrix (the curve of
+:attr:`FeatureSpectrum.rank` against the size), never the dimension itself.
 
 The library's notation calls the input dimension ``d``; the public function
 :func:`intrinsic_dimension` keeps the argument name ``n`` of Venturi, Bandeira & Bruna's
@@ -48,7 +65,7 @@ from typing import Literal, Optional
 import torch
 
 from ._checks import check_positive_int
-from .activations import Activation, ActivationLike, get_activation
+from .activations import ACTIVATIONS, Activation, ActivationLike, get_activation
 from .device import default_device
 
 __all__ = [
@@ -93,6 +110,26 @@ def polynomial_dimension(degrees, d: int) -> int:
     return sum(math.comb(d + k - 1, k) for k in degs)
 
 
+#: Registered non-polynomial activations and their :math:`\\dim^*` as a function of the input
+#: dimension ``n`` (see the module docstring for the derivations).
+_KNOWN_DIMENSIONS = {
+    "relu": lambda n: 2 if n == 1 else math.inf,
+    "tanh": lambda n: math.inf,
+    "sigmoid": lambda n: math.inf,
+    "erf": lambda n: math.inf,
+    "softplus": lambda n: math.inf,
+}
+
+
+def _known_dimension(sigma: Activation, n: int) -> int | float | None:
+    """:math:`\\dim^*` when the library knows it (a polynomial or a registered activation), else ``None``."""
+    if sigma.is_polynomial:
+        return polynomial_dimension([k for k, c in enumerate(sigma.coefficients) if c != 0], n)
+    if sigma.name in _KNOWN_DIMENSIONS and ACTIVATIONS.get(sigma.name) is sigma:
+        return _KNOWN_DIMENSIONS[sigma.name](n)
+    return None
+
+
 def intrinsic_dimension(
     activation: ActivationLike,
     n: int,
@@ -102,49 +139,66 @@ def intrinsic_dimension(
     samples: int = 512,
     seed: int = 0,
     device: Optional[torch.device | str] = None,
-) -> int:
+) -> int | float:
     """The intrinsic dimension :math:`\\dim^*(\\sigma)` of an activation, in input dimension ``n``.
 
-    Exact for polynomial activations (:func:`polynomial_dimension` of the degrees present);
-    otherwise the numerical rank of :func:`feature_spectrum`. A numerical rank is a lower bound
-    on :math:`\\dim^*`; for an activation with infinite :math:`\\dim^*` it grows with
-    ``min(directions, samples)`` instead of settling (look at :func:`feature_spectrum` for the
-    curve).
+    Exact for polynomial activations (:func:`polynomial_dimension` of the degrees present) and
+    for the registered non-polynomial activations, whose dimension is ``math.inf`` (ReLU in
+    ``n = 1``: 2; see the module docstring). A finite number is returned only when the dimension
+    is finite. The numerical rank of a random feature matrix, a lower bound that grows with the
+    matrix for an infinite-dimensional span, is :attr:`FeatureSpectrum.rank` of
+    :func:`feature_spectrum`.
 
     Args:
         activation: registered name (``"relu"``, ``"quadratic"``, ...), an
-            :class:`~valleylib.activations.Activation`, polynomial coefficients
-            ``(c_0, ..., c_K)``, or any callable acting elementwise on tensors.
+            :class:`~valleylib.activations.Activation`, or polynomial coefficients
+            ``(c_0, ..., c_K)``. A plain callable is accepted only by :func:`feature_spectrum`.
         n: the input dimension (the book's ``d``; named ``n`` as in Venturi et al.), at least 1.
-        method: ``"exact"`` (polynomials only), ``"numerical"``, or ``"auto"`` (exact when possible).
-        directions, samples: size of the random feature matrix for the numerical estimate.
-        seed: seed of the random directions and samples.
-        device: where to compute the estimate (default :func:`~valleylib.device.default_device`).
+        method: ``"auto"`` or ``"exact"``: the known value; ``"numerical"``: the numerical rank of
+            a ``(samples, directions)`` feature matrix, allowed only where :math:`\\dim^*` is finite
+            (to check the estimator against the exact value).
+        directions, samples, seed, device: the feature matrix of ``method="numerical"``.
 
     Returns:
-        The dimension (exact) or the numerical rank (an ``int`` either way).
+        An ``int``, or ``math.inf`` for an infinite dimension.
 
     Raises:
-        ValueError: ``n < 1``, an unknown name or method, ``method="exact"`` for a non-polynomial.
-        TypeError: ``activation`` is neither a name, an activation, coefficients nor a callable.
+        ValueError: ``n < 1``, an unknown name or method, an activation whose dimension the
+            library does not know, or ``method="numerical"`` where :math:`\\dim^*` is infinite.
+        TypeError: ``activation`` is neither a name, an activation nor coefficients.
 
     >>> intrinsic_dimension("quadratic", 3)
     6
     >>> intrinsic_dimension([1.0, 0.0, 1.0], 3)   # 1 + z^2: constants plus quadratic forms
     7
+    >>> intrinsic_dimension("relu", 4), intrinsic_dimension("relu", 1)
+    (inf, 2)
     """
-    sigma = _activation(activation)
+    if callable(activation) and not isinstance(activation, Activation):
+        raise TypeError(
+            f"activation: intrinsic_dimension needs a registered name, an Activation or polynomial coefficients "
+            f"to know dim*, got the callable {getattr(activation, '__name__', activation)!r}; for a numerical "
+            "lower bound use feature_spectrum(activation, n).rank"
+        )
+    sigma = get_activation(activation)
     check_positive_int("n (the input dimension)", n)
     if method not in ("auto", "exact", "numerical"):
         raise ValueError(f"method={method!r}: expected 'auto', 'exact' or 'numerical'")
-    if method == "exact" and not sigma.is_polynomial:
+    known = _known_dimension(sigma, n)
+    if known is None:
         raise ValueError(
-            f"method='exact' needs a polynomial activation, got {sigma.name!r}; use method='numerical' for an estimate"
+            f"activation {sigma.name!r}: its intrinsic dimension is not known to the library (no polynomial "
+            "coefficients, not a registered activation); feature_spectrum(...).rank gives a numerical lower bound"
         )
-    if sigma.is_polynomial and method in ("auto", "exact"):
-        degrees = [k for k, c in enumerate(sigma.coefficients) if c != 0]
-        return polynomial_dimension(degrees, n)
-    return feature_spectrum(sigma, n, directions=directions, samples=samples, seed=seed, device=device).rank
+    if method == "numerical":
+        if known == math.inf:
+            raise ValueError(
+                f"method='numerical': dim*({sigma.name}) is infinite in n={n}, so a numerical rank (at most "
+                f"min(directions, samples)) is not its dimension; use feature_spectrum({sigma.name!r}, {n}).rank "
+                "for the rank of a finite feature matrix"
+            )
+        return feature_spectrum(sigma, n, directions=directions, samples=samples, seed=seed, device=device).rank
+    return known
 
 
 def feature_matrix(

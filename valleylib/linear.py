@@ -82,6 +82,9 @@ __all__ = [
     "classify_shallow",
     "saddle_curvature_bound",
     "global_minimum_path",
+    "random_global_minimum",
+    "PathContinuity",
+    "path_continuity",
     "deep_linear_loss_grad",
     "deep_linear_hessian",
 ]
@@ -321,7 +324,7 @@ def shallow_train_loss_grad(X, Y, d1: int):
 
 @dataclass(frozen=True)
 class CriticalPoints:
-    """One representative critical point per index set (see :func:`critical_points`).
+    """One representative critical point per index set, not every critical point (see :func:`critical_points`).
 
     Attributes:
         index_sets: tuples of 0-based singular-value indices kept.
@@ -344,15 +347,24 @@ class CriticalPoints:
 
 
 def critical_points(X, Y, d1: int, K=None) -> CriticalPoints:
-    """Enumerate one critical point per index set of singular directions of :math:`\\bar Y`.
+    """One critical point per index set of singular directions of :math:`\\bar Y` (not every critical point).
 
     Index sets :math:`\\mathcal S` run over all subsets of the ``rank`` nonzero singular values with
     :math:`|\\mathcal S| \\le d_1` (there are :math:`\\sum_{j\\le \\min(d_1, r)}\\binom{r}{j}`). For each,
-    :math:`W_2 = [U_{\\mathcal S}\\ 0]K` and :math:`W_1 = K^{-1}[\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top; 0]S^{-1/2}`.
-    With distinct nonzero singular values and :math:`|\\mathcal S| = d_1` these orbits are all the
-    critical points with that product; for :math:`|\\mathcal S| < d_1` there are further,
-    rank-deficient factorisations of the same product, and with repeated singular values any
-    orthonormal basis of the eigenspace can replace :math:`U_{\\mathcal S}`.
+    :math:`W_2 = [U_{\\mathcal S}\\ 0]K` and :math:`W_1 = K^{-1}[\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top; 0]S^{-1/2}`
+    for the one given :math:`K`.
+
+    *What is enumerated.* One point of each such :math:`GL(d_1)` orbit, hence every critical value
+    :math:`c_0 + \\tfrac12\\sum_{i\\notin\\mathcal S}s_i^2`, and, when the nonzero singular values are
+    distinct, every product :math:`W_2W_1` that a critical point can have (criticality forces
+    :math:`W_2W_1S^{1/2} = P\\bar Y` with :math:`P` the projector onto a :math:`\\bar Y\\bar Y^\\top`-invariant
+    subspace of dimension at most :math:`d_1`).
+
+    *What is not.* The rest of each orbit (other :math:`K`); for :math:`|\\mathcal S| < d_1`, the
+    further factorisations of the same product outside the orbit (unused hidden units whose
+    weights are not zero); with repeated singular values, the continua obtained by rotating
+    :math:`U_{\\mathcal S}` inside an eigenspace; and nothing at all when :math:`XX^\\top` is singular
+    (``ValueError``).
 
     Args:
         X, Y: data ``(d0, N)``, ``(d2, N)``.
@@ -526,51 +538,253 @@ def saddle_curvature_bound(W1, W2, X, Y) -> torch.Tensor:
 # A path between two global minima (connectivity)
 # ----------------------------------------------------------------------------------------------
 
-def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch.Tensor] = None,
-                        generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """A path of global minima between two global minima of the shallow net (ours), when :math:`d_1 \\ge d_2`.
+def _path_formula(A0: torch.Tensor, A1: torch.Tensor, B0: torch.Tensor, B1: torch.Tensor, P: torch.Tensor,
+                  t: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The formula of :func:`global_minimum_path` with the wide factor ``A`` (``(m, d1)``, ``m < d1``
+    for a continuous path) and the other factor ``B`` with ``A B = P``; no checks.
 
-    Both end points must have the least-squares product :math:`P^\\star = CS^{-1}` (the global
-    minimum when :math:`d_1 \\ge \\min(d_0, d_2)`) and full-row-rank :math:`W_2`. The path is
+    :math:`A(t) = (1-t)A_0 + tA_1 + t(1-t)V`, :math:`B(t) = A(t)^+P + (I - A(t)^+A(t))((1-t)B_0 + tB_1)`.
+    At ``m = d1`` the matrix :math:`A(t)` is square: it is singular where :math:`\\det A(t)` changes
+    sign, and :math:`B(t)` blows up there. Exposed (privately) so that the linear experiment can show
+    that its continuity check detects this.
+    """
+    A = (1 - t) * A0 + t * A1 + t * (1 - t) * V
+    Ap = torch.linalg.pinv(A)
+    Z = (1 - t) * B0 + t * B1
+    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    return A, Ap @ P + (eye - Ap @ A) @ Z
+
+
+def _best_bend(A0: torch.Tensor, A1: torch.Tensor, candidates: int,
+               generator: Optional[torch.Generator]) -> torch.Tensor:
+    """Of ``candidates`` Gaussian bends ``V`` (``(m, d1)``, scaled like the end points), the one that
+    keeps :math:`\\sigma_{\\min}((1-t)A_0 + tA_1 + t(1-t)V)` largest over 65 equally spaced times."""
+    check_positive_int("candidates", candidates)
+    m, d1 = A0.shape
+    scale = 0.5 * (A0.norm() + A1.norm()) / math.sqrt(m * d1)
+    Vs = (torch.randn(candidates, m, d1, dtype=A0.dtype, generator=generator) * float(scale)).to(A0.device)
+    t = torch.linspace(0, 1, 65, dtype=A0.dtype, device=A0.device).view(1, -1, 1, 1)
+    A = (1 - t) * A0 + t * A1 + t * (1 - t) * Vs.unsqueeze(1)
+    worst = torch.linalg.svdvals(A)[..., -1].amin(-1)
+    return Vs[int(torch.argmax(worst))]
+
+
+def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch.Tensor] = None,
+                        generator: Optional[torch.Generator] = None, candidates: int = 16,
+                        rtol: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor]:
+    """A path of global minima between two global minima of the shallow net (ours), for
+    :math:`d_1 > \\min(d_0, d_2)`.
+
+    The hidden width must be *strictly* larger than the smaller of the input and output dimensions,
+    Freeman & Bruna's condition (Prop. 2.2 of the arXiv version, :math:`n_j > \\min(n_1, n_K)`).
+    Then the global minima are the points with the least-squares product :math:`P^\\star = CS^{-1}`,
+    and, when :math:`d_1 > d_2`,
 
     .. math::
 
         W_2(t) = (1-t)W_2^{0} + tW_2^{1} + t(1-t)V, \\qquad
         W_1(t) = W_2(t)^+P^\\star + (I - W_2(t)^+W_2(t))\\big((1-t)W_1^{0} + tW_1^{1}\\big),
 
-    with a random :math:`V`, so :math:`W_2(t)W_1(t) = P^\\star` while :math:`W_2(t)` keeps full row rank;
-    the case :math:`d_1 \\ge d_0` is the transpose. Returns ``(W1 (T, d1, d0), W2 (T, d2, d1))``.
+    with a random :math:`V`. The full-row-rank :math:`d_2\\times d_1` matrices form a connected open set
+    whose complement has codimension :math:`d_1 - d_2 + 1 \\ge 2`, so a random curve :math:`W_2(t)`
+    misses it with probability one; then :math:`W_2(t)W_2(t)^+ = I`, :math:`W_2(t)W_1(t) = P^\\star` and
+    the path is continuous. When :math:`d_2 \\ge d_1 > d_0` the same formula is used on the transpose.
+
+    At :math:`d_1 = \\min(d_0, d_2)` the formula is **refused**: the matrix it interpolates is square,
+    the global minima with a product of rank :math:`d_1` form two components (the sign of
+    :math:`\\det W_2`, or of :math:`\\det W_1`), and between end points of opposite signs
+    :math:`W_2(t)` passes through a singular matrix where :math:`W_1(t)` blows up, although the
+    loss on any grid stays at :math:`f^\\star`. Check a returned path with :func:`path_continuity`:
+    a random :math:`V` can still bring :math:`W_2(t)` close to rank deficiency.
+
+    Args:
+        X, Y: data ``(d0, N)``, ``(d2, N)`` with :math:`XX^\\top` invertible.
+        start, end: ``(W1, W2)`` global minima, unbatched; their product must be :math:`P^\\star`
+            (relative error at most ``rtol``) and the wide factor (``W2`` when :math:`d_1 > d_2`,
+            else ``W1``) of full rank.
+        ts: the times, in ``[0, 1]``.
+        V: the bend ``(d2, d1)`` (``(d1, d0)`` on the transposed branch). Default: of
+            ``candidates`` Gaussian bends, the one whose interpolated factor has the largest
+            smallest singular value on 65 equally spaced times (keeps :math:`W_2(t)^+` small).
+        generator: for the default ``V``.
+        candidates: number of Gaussian bends tried for the default ``V``.
+
+    Returns:
+        ``(W1 (T, d1, d0), W2 (T, d2, d1))``.
+
+    Raises:
+        ValueError: :math:`d_1 \\le \\min(d_0, d_2)`, an end point that is not a global minimum of
+            the required kind, or bad shapes.
     """
     X, Y = _data(X, Y)
     W1a, W2a = (as_tensor("start[0]", start[0]), as_tensor("start[1]", start[1]))
     W1b, W2b = (as_tensor("end[0]", end[0]), as_tensor("end[1]", end[1]))
+    for name, (a, b) in (("start", (W1a, W2a)), ("end", (W1b, W2b))):
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError(f"{name}: expected unbatched (W1 (d1, d0), W2 (d2, d1)), got shapes "
+                             f"{tuple(a.shape)} and {tuple(b.shape)}")
     _weights(W1a, W2a, X, Y)
     _weights(W1b, W2b, X, Y)
     d1, d0 = W1a.shape
     d2 = W2a.shape[0]
+    if d1 <= min(d0, d2):
+        if d1 == min(d0, d2):
+            raise ValueError(
+                f"global_minimum_path: needs the hidden width strictly larger than min(d0, d2) (Freeman & Bruna, "
+                f"Prop. 2.2 of the arXiv version), got d1={d1} = min(d0={d0}, d2={d2}). At equality the "
+                "interpolated factor is square; when the least-squares product has rank d1 the global minima "
+                "split into two components by the sign of its determinant, and between end points of opposite "
+                "signs the formula's W2(t) passes through a singular matrix where W1(t) blows up"
+            )
+        raise ValueError(
+            f"global_minimum_path: needs d1 > min(d0, d2), got d1={d1}, d0={d0}, d2={d2}; for d1 < min(d0, d2) "
+            "the global minima are rank-d1 factorisations; when s_{d1} > s_{d1+1} they form GL(d1), which has "
+            "two components (det K > 0 and det K < 0)"
+        )
     t = as_tensor("ts", ts, dtype=X.dtype, device=X.device).reshape(-1, 1, 1)
     w = whiten(X, Y)
     Pstar = w.C @ torch.linalg.inv(w.S)
+    scale = max(float(Pstar.norm()), torch.finfo(X.dtype).tiny)
+    for name, (a, b) in (("start", (W1a, W2a)), ("end", (W1b, W2b))):
+        err = float((b @ a - Pstar).norm()) / scale
+        if not err <= rtol:
+            raise ValueError(f"{name}: not a global minimum, W2 W1 differs from the least-squares product "
+                             f"Y X^T (X X^T)^-1 by a relative {err:.3g} > rtol={rtol:g}")
+        wide, m = (b, d2) if d1 > d2 else (a, d0)
+        if int(torch.linalg.matrix_rank(wide)) < m:
+            raise ValueError(f"{name}: the factor {'W2' if d1 > d2 else 'W1'} must have full rank {m}, "
+                             f"got rank {int(torch.linalg.matrix_rank(wide))}")
+    if d1 > d2:
+        if V is None:
+            V = _best_bend(W2a, W2b, candidates, generator)
+        V = as_tensor("V", V, dtype=X.dtype, device=X.device)
+        if V.shape != (d2, d1):
+            raise ValueError(f"V: expected shape ({d2}, {d1}), got {tuple(V.shape)}")
+        W2, W1 = _path_formula(W2a, W2b, W1a, W1b, Pstar, t, V)
+        return W1, W2
+    if V is None:
+        V = _best_bend(W1a.T, W1b.T, candidates, generator).T
+    V = as_tensor("V", V, dtype=X.dtype, device=X.device)
+    if V.shape != (d1, d0):
+        raise ValueError(f"V: expected shape ({d1}, {d0}), got {tuple(V.shape)}")
+    A, B = _path_formula(W1a.T, W1b.T, W2a.T, W2b.T, Pstar.T, t, V.T)
+    return A.transpose(-1, -2), B.transpose(-1, -2)
+
+
+def random_global_minimum(X, Y, d1: int, *, generator: Optional[torch.Generator] = None,
+                          scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random global minimum ``(W1 (d1, d0), W2 (d2, d1))`` when :math:`d_1 \\ge \\min(d_0, d_2)`.
+
+    Then every factorisation of the least-squares product :math:`P^\\star = CS^{-1}` is a global
+    minimum. When :math:`d_1 \\ge d_2`: a Gaussian :math:`W_2` (scaled by ``scale``; full row rank with
+    probability one) and :math:`W_1 = W_2^+P^\\star + (I - W_2^+W_2)Z` with a Gaussian :math:`Z`;
+    otherwise the transpose (Gaussian :math:`W_1`, :math:`W_2 = P^\\star W_1^+ + Z(I - W_1W_1^+)`).
+    """
+    X, Y = _data(X, Y)
+    check_positive_int("d1", d1)
+    d0, d2 = X.shape[0], Y.shape[0]
+    if d1 < min(d0, d2):
+        raise ValueError(f"d1={d1}: expected d1 >= min(d0={d0}, d2={d2}); below it the least-squares product "
+                         "cannot be factorised and the global minima are the Eckart-Young points of critical_points")
+    w = whiten(X, Y)
+    P = w.C @ torch.linalg.inv(w.S)
+    eye = torch.eye(d1, dtype=X.dtype, device=X.device)
+
+    def gauss(*shape):
+        return torch.randn(*shape, dtype=X.dtype, generator=generator).to(X.device)
+
     if d1 >= d2:
-        if V is None:
-            V = torch.randn(d2, d1, dtype=X.dtype, generator=generator).to(X.device)
-        W2 = (1 - t) * W2a + t * W2b + t * (1 - t) * V
+        W2 = scale * gauss(d2, d1)
         Wp = torch.linalg.pinv(W2)
-        Z = (1 - t) * W1a + t * W1b
-        W1 = Wp @ Pstar + (torch.eye(d1, dtype=X.dtype, device=X.device) - Wp @ W2) @ Z
-        return W1, W2
-    if d1 >= d0:
-        if V is None:
-            V = torch.randn(d1, d0, dtype=X.dtype, generator=generator).to(X.device)
-        W1 = (1 - t) * W1a + t * W1b + t * (1 - t) * V
-        Wp = torch.linalg.pinv(W1)
-        Z = (1 - t) * W2a + t * W2b
-        W2 = Pstar @ Wp + Z @ (torch.eye(d1, dtype=X.dtype, device=X.device) - W1 @ Wp)
-        return W1, W2
-    raise ValueError(
-        f"global_minimum_path: needs d1 >= min(d0, d2), got d1={d1}, d0={d0}, d2={d2}; for d1 < min(d0, d2) the "
-        "global minima form GL(d1), which has two components (det K > 0 and det K < 0)"
-    )
+        return Wp @ P + (eye - Wp @ W2) @ gauss(d1, d0), W2
+    W1 = scale * gauss(d1, d0)
+    Wp = torch.linalg.pinv(W1)
+    return W1, P @ Wp + gauss(d2, d1) @ (eye - W1 @ Wp)
+
+
+@dataclass(frozen=True)
+class PathContinuity:
+    """Grid evidence that a path :math:`\\theta : [0, 1] \\to \\mathbb R^P` is continuous (see
+    :func:`path_continuity`).
+
+    Attributes:
+        points: sizes of the nested uniform grids, each refinement halving the spacing.
+        max_step: on each grid, the largest distance between neighbouring points,
+            :math:`\\max_k \\|\\theta(t_{k+1}) - \\theta(t_k)\\|`.
+        max_norm: :math:`\\max_t \\|\\theta(t)\\|` on the finest grid.
+        end_norm: :math:`\\max(\\|\\theta(0)\\|, \\|\\theta(1)\\|)`.
+    """
+
+    points: tuple
+    max_step: tuple
+    max_norm: float
+    end_norm: float
+
+    @property
+    def ratios(self) -> tuple:
+        """``max_step[i + 1] / max_step[i]``: about 1/2 for a continuously differentiable path,
+        at least about 1 for a path with a jump or a pole."""
+        return tuple(b / a if a > 0 else math.inf for a, b in zip(self.max_step, self.max_step[1:]))
+
+    @property
+    def norm_ratio(self) -> float:
+        """``max_norm / end_norm``."""
+        return self.max_norm / max(self.end_norm, torch.finfo(torch.float64).tiny)
+
+    def is_continuous(self, *, max_ratio: float = 0.75, max_norm_ratio: float = 10.0) -> bool:
+        """Every refinement ratio at most ``max_ratio`` and the norm at most ``max_norm_ratio``
+        times that of the end points."""
+        return all(r <= max_ratio for r in self.ratios) and self.norm_ratio <= max_norm_ratio
+
+    def as_dict(self) -> dict:
+        return {"points": list(self.points), "max_step": list(self.max_step), "ratios": list(self.ratios),
+                "max_norm": self.max_norm, "end_norm": self.end_norm, "norm_ratio": self.norm_ratio,
+                "continuous": self.is_continuous()}
+
+
+def path_continuity(path, *, points: int = 129, refinements: int = 2, dtype: torch.dtype = torch.float64,
+                    device=None) -> PathContinuity:
+    """Evaluate ``path`` on nested uniform grids of :math:`[0, 1]` and measure its continuity.
+
+    On a grid of spacing :math:`h` a path with Lipschitz constant :math:`\\Lambda` has neighbour steps
+    at most :math:`\\Lambda h`, and a continuously differentiable one has largest step
+    :math:`\\max_t\\|\\theta'(t)\\|\\,h + o(h)`: halving :math:`h` halves it. A jump of size :math:`J`
+    keeps the largest step at least :math:`J`, and a pole :math:`\\|\\theta(t)\\| \\sim c/|t - t^*|`
+    makes it grow, so the ratio of the largest steps of successive grids separates the two. The
+    grids have ``points``, ``2 points - 1``, ... points (each contains the previous one). A grid
+    cannot see a jump much smaller than its steps or a pole it steps over from far away: this is
+    evidence, not a proof.
+
+    Args:
+        path: callable ``ts (T,) -> tensor (T, ...)`` or a tuple of such tensors (e.g.
+            ``(W1, W2)``); the pieces are flattened and concatenated into :math:`\\theta(t)`.
+        points: size of the coarsest grid, at least 3.
+        refinements: number of halvings, at least 1.
+
+    >>> c = path_continuity(lambda t: torch.stack([torch.cos(t), torch.sin(t)], -1))
+    >>> all(abs(r - 0.5) < 0.01 for r in c.ratios), c.is_continuous()
+    (True, True)
+    >>> path_continuity(lambda t: (t > 0.3).to(t.dtype).unsqueeze(-1) + t.unsqueeze(-1)).is_continuous()
+    False
+    """
+    check_positive_int("points", points, 3)
+    check_positive_int("refinements", refinements)
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    steps, sizes, theta = [], [], None
+    for k in range(refinements + 1):
+        T = (points - 1) * 2**k + 1
+        ts = torch.linspace(0, 1, T, dtype=dtype, device=dev)
+        out = path(ts)
+        pieces = out if isinstance(out, (tuple, list)) else (out,)
+        theta = torch.cat([p.reshape(T, -1) for p in pieces], -1)
+        if not bool(torch.isfinite(theta).all()):
+            steps.append(math.inf)
+        else:
+            steps.append(float((theta[1:] - theta[:-1]).norm(dim=-1).max()))
+        sizes.append(T)
+    norms = theta.norm(dim=-1)
+    max_norm = float(norms.max()) if bool(torch.isfinite(norms).all()) else math.inf
+    return PathContinuity(tuple(sizes), tuple(steps), max_norm, float(torch.maximum(norms[0], norms[-1])))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ kernel) is, by quadrant,
 and symmetrically in the other two quadrants. Global minima: :math:`(1,-1)` and :math:`(-1,1)`,
 risk 0. The segment :math:`w_1 + w_2 = 1` in the positive quadrant (and its mirror) consists of
 non-strict spurious local minima at risk 1/4, yet no sublevel set has a spurious component.
+
+Every scorecard check compares a computation (the library's general closed-form risk, a ring of
+risks, the components of grid sublevel sets, a Monte Carlo average) with this quadrant formula or
+its consequences; ``tests/test_intro_scorecard.py`` feeds each check a wrong result.
 """
 from __future__ import annotations
 
@@ -27,6 +31,19 @@ from ..scorecard import check_close, check_true
 from . import Experiment
 
 TEACHER = [[1.0], [-1.0]]
+#: the points whose risk is compared: both global minima, two points of the flat segment, its mirror
+POINTS = [[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5], [0.2, 0.8], [-0.5, -0.5]]
+
+
+def quadrant_risk(w1: float, w2: float) -> float:
+    """The quadrant formula of the module docstring (our derivation), independent of the library's
+    arc-cosine kernel: :math:`\\tfrac14(w_1-1)^2 + \\tfrac14(w_2+1)^2` for :math:`w_1 \\ge 0 \\ge w_2`,
+    :math:`\\tfrac14(w_1+w_2-1)^2 + \\tfrac14` for :math:`w_1, w_2 \\ge 0`, and the mirror images."""
+    if w1 * w2 <= 0:  # opposite signs: each unit fits one half-line
+        pos, neg = (w1, w2) if w1 >= 0 >= w2 else (w2, w1)
+        return 0.25 * (pos - 1) ** 2 + 0.25 * (neg + 1) ** 2
+    s = abs(w1 + w2)  # same sign: both fit one half-line, the other half-line is missed
+    return 0.25 * (s - 1) ** 2 + 0.25
 
 
 @dataclass(frozen=True)
@@ -50,25 +67,38 @@ def risk_of_points(points: torch.Tensor) -> torch.Tensor:
     return relu_population_risk(points.unsqueeze(-1), V)
 
 
+def sublevel_summary(F: torch.Tensor, xs: torch.Tensor, levels) -> list:
+    """Components of the grid sublevel sets of ``F`` (``F[i, j]`` at ``w = (xs[j], xs[i])``) at each
+    level, and how many contain no global minimiser. The global cells are those within 1e-12 of
+    zero risk and the cells nearest (1, -1) and (-1, 1) (the grid need not contain them)."""
+    global_mask = F <= 1e-12
+    for w1, w2 in ((1.0, -1.0), (-1.0, 1.0)):
+        i, j = int(torch.argmin((xs - w2).abs())), int(torch.argmin((xs - w1).abs()))
+        global_mask[i, j] = True
+    out = []
+    for c in levels:
+        comp = sublevel_components(F, c, global_mask)
+        out.append({"level": c, "components": comp.count, "spurious": len(comp.spurious)})
+    return out
+
+
+def ring_minimum(risk, centre, radius: float = 1e-3, points: int = 72) -> float:
+    """Lowest value of ``risk`` (``(runs, 2) -> (runs,)``) on ``points`` points of a circle of
+    radius ``radius`` around ``centre``."""
+    angles = torch.linspace(0, 2 * torch.pi, points + 1, dtype=torch.float64)[:-1]
+    ring = torch.stack([centre[0] + radius * torch.cos(angles), centre[1] + radius * torch.sin(angles)], dim=-1)
+    return float(risk(ring).min())
+
+
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     dt = torch.float64
     xs = torch.linspace(-2, 2, config.resolution, dtype=dt, device=device)
     F = grid_evaluate(risk_of_points, xs, xs)
-    global_mask = F <= 1e-12
-    # Global minima sit on the grid only if the grid contains +-1; mark the nearest cells instead.
-    for w1, w2 in ((1.0, -1.0), (-1.0, 1.0)):
-        i, j = int(torch.argmin((xs - w2).abs())), int(torch.argmin((xs - w1).abs()))
-        global_mask[i, j] = True
-    components = []
-    for c in config.levels:
-        comp = sublevel_components(F, c, global_mask)
-        components.append({"level": c, "components": comp.count, "spurious": len(comp.spurious)})
-    pts = torch.tensor([[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5], [0.2, 0.8], [-0.5, -0.5]], dtype=dt, device=device)
+    components = sublevel_summary(F, xs, config.levels)
+    pts = torch.tensor(POINTS, dtype=dt, device=device)
     risks = risk_of_points(pts)
     # Local-minimum check of the segment point (0.5, 0.5): no lower value on a ring around it.
-    angles = torch.linspace(0, 2 * torch.pi, 73, dtype=dt, device=device)[:-1]
-    ring = torch.stack([0.5 + 1e-3 * torch.cos(angles), 0.5 + 1e-3 * torch.sin(angles)], dim=-1)
-    ring_min = float(risk_of_points(ring).min())
+    ring_min = ring_minimum(lambda w: risk_of_points(w.to(device)), (0.5, 0.5))
     gen = torch.Generator(device=device).manual_seed(config.seed)
     mc = monte_carlo_risk(pts.unsqueeze(-1), torch.tensor(TEACHER, dtype=dt, device=device), samples=config.mc_samples, generator=gen)
     return {
@@ -76,6 +106,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
         "points": {
             "w": pts.cpu().tolist(),
             "closed_form": risks.cpu().tolist(),
+            "quadrant_formula": [quadrant_risk(*w) for w in POINTS],
             "monte_carlo": mc.mean.cpu().tolist(),
             "monte_carlo_stderr": mc.stderr.cpu().tolist(),
         },
@@ -85,9 +116,14 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
 
 
 def scorecard(result: dict) -> list:
-    cf = result["points"]["closed_form"]
+    cf, qf = result["points"]["closed_form"], result["points"]["quadrant_formula"]
     mc, se = result["points"]["monte_carlo"], result["points"]["monte_carlo_stderr"]
+    below = [c["components"] for c in result["components"] if c["level"] < 0.25]
+    above = [c["components"] for c in result["components"] if c["level"] > 0.25]
+    worst_cf = max(abs(a - b) for a, b in zip(cf, qf))
     checks = [
+        check_close("library closed form (arc-cosine kernel) = quadrant formula at the 5 points", "this book (closed form)",
+                    0.0, worst_cf, 1e-12),
         check_close("risk at the global minimum (1, -1) is 0", "this book (closed form)", 0.0, cf[0], 1e-12),
         check_close("risk on the flat segment at (0.5, 0.5) is 1/4", "this book (closed form)", 0.25, cf[2], 1e-12),
         check_close("risk at (0.2, 0.8) is also 1/4 (the segment is flat)", "this book (closed form)", 0.25, cf[3], 1e-12),
@@ -102,6 +138,12 @@ def scorecard(result: dict) -> list:
             "this book",
             [c["spurious"] for c in result["components"]],
             all(c["spurious"] == 0 for c in result["components"]),
+        ),
+        check_true(
+            "two components (one per global minimum) at the levels below 1/4, one at the levels above",
+            "this book (closed form)",
+            {"below": below, "above": above},
+            bool(below) and bool(above) and all(n == 2 for n in below) and all(n == 1 for n in above),
         ),
     ]
     worst = max(abs(m - c) / s for m, c, s in zip(mc, cf, se) if s > 0)

@@ -1,19 +1,26 @@
-"""Shallow linear networks: every critical point, its Hessian, and gradient descent.
+"""Shallow linear networks: one critical point per index set, its Hessian, gradient descent, paths.
 
 For random instances of :math:`f(W_1, W_2) = \\tfrac12\\|W_2W_1X - Y\\|_F^2` (several shapes, hidden
 width :math:`d_1` below and above the output dimension), enumerate one critical point per index
-set of singular directions of the whitened target (:func:`valleylib.linear.critical_points`),
-classify each from its dense Hessian, and check our point-dependent curvature bound
+set of singular directions of the whitened target (:func:`valleylib.linear.critical_points`: one
+point of each :math:`GL(d_1)` orbit, hence every critical value and, with distinct singular values,
+every product :math:`W_2W_1` a critical point can have, but not every critical point), classify
+each from its dense Hessian, and check our point-dependent curvature bound
 (:func:`valleylib.linear.saddle_curvature_bound`). Then run batched gradient descent from many
 random initialisations of random scale on a target with well separated singular values, and
 record escape times from the saddle at the origin for the shallow network and for a deep
-(3-layer) linear network, whose origin is a non-strict saddle.
+(3-layer) linear network, whose origin is a non-strict saddle. Finally, build paths between two
+global minima for :math:`d_1 > \\min(d_0, d_2)` (:func:`valleylib.linear.global_minimum_path`) and
+check both the loss along them and their continuity on refined grids
+(:func:`valleylib.linear.path_continuity`), and show that the continuity check rejects the same
+formula at :math:`d_1 = d_2` between end points whose :math:`\\det W_2` have opposite signs.
 
 Result keys: ``critical_points`` (``count``, ``global``, ``strict_saddles``,
 ``non_strict_saddles``, ``saddle_min_eig_min`` = the smallest over saddles of the most negative
 Hessian eigenvalue, ``saddle_min_eig_max`` = the weakest such curvature, ...), ``gd`` (``runs``,
 ``success_fraction`` = fraction with :math:`(f - f^\\star)/f^\\star \\le 10^{-6}`, ...), ``orbit``,
-``escape``, ``deep``.
+``escape``, ``deep``, ``paths`` (one entry per path: ``loss_gap``, ``continuity``) and
+``naive_path`` (the refused case :math:`d_1 = d_2`).
 """
 from __future__ import annotations
 
@@ -23,12 +30,16 @@ from dataclasses import dataclass
 import torch
 
 from ..linear import (
+    _path_formula,
     classify,
     classify_shallow,
     critical_points,
     deep_linear_hessian,
     deep_linear_loss_grad,
+    global_minimum_path,
     global_minimum_value,
+    path_continuity,
+    random_global_minimum,
     saddle_curvature_bound,
     shallow_loss,
     shallow_train_loss_grad,
@@ -58,6 +69,9 @@ class Config:
     escape_repeats: int = 2
     escape_max_iter: int = 20_000
     deep_hidden: int = 4
+    path_shapes: tuple = ((3, 4, 2, 12), (2, 3, 4, 10))  # (d0, d1, d2, N) with d1 > min(d0, d2)
+    path_points: int = 129  # coarsest grid of the continuity check; refined twice
+    naive_shape: tuple = (4, 2, 2, 12)  # d1 = d2: the refused case
     seed: int = 0
 
 
@@ -66,10 +80,15 @@ CONFIGS = {
                     orbit_c=(0.1, 1.0, 10.0, 100.0), escape_scales=(1e-3, 1e-2, 1e-1), escape_repeats=2, escape_max_iter=4_000),
     "default": Config(shapes=((4, 2, 3, 10), (3, 4, 2, 8), (2, 1, 3, 6), (5, 3, 3, 12), (6, 2, 5, 20), (3, 5, 4, 9)), seeds=3,
                       gd_runs=256, orbit_c=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0),
-                      escape_scales=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1), escape_repeats=4, escape_max_iter=30_000),
+                      escape_scales=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1), escape_repeats=4, escape_max_iter=30_000,
+                      path_shapes=((3, 4, 2, 12), (2, 3, 4, 10), (4, 3, 2, 12), (5, 4, 3, 12), (3, 5, 4, 12)),
+                      path_points=257),
     "full": Config(shapes=((4, 2, 3, 10), (3, 4, 2, 8), (2, 1, 3, 6), (5, 3, 3, 12), (6, 2, 5, 20), (3, 5, 4, 9), (7, 3, 6, 30), (6, 4, 6, 25)),
                    seeds=10, gd_runs=4096, orbit_c=tuple(10 ** (k / 4) for k in range(-4, 9)),
-                   escape_scales=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1), escape_repeats=16, escape_max_iter=60_000),
+                   escape_scales=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1), escape_repeats=16, escape_max_iter=60_000,
+                   path_shapes=((3, 4, 2, 12), (2, 3, 4, 10), (4, 3, 2, 12), (5, 4, 3, 12), (3, 5, 4, 12), (6, 4, 3, 20),
+                                (3, 4, 6, 20)),
+                   path_points=513),
 }
 
 
@@ -107,11 +126,43 @@ def escape_iterations(history: torch.Tensor, f0: torch.Tensor, fstar: float, fra
     return torch.where(below.any(0), first, torch.full_like(first, -1))
 
 
+def _flip_unit(W1: torch.Tensor, W2: torch.Tensor, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Negate hidden unit ``k`` in both layers: the product, hence the loss, is unchanged."""
+    W1, W2 = W1.clone(), W2.clone()
+    W1[k], W2[:, k] = -W1[k], -W2[:, k]
+    return W1, W2
+
+
+def path_record(X, Y, start, end, path, points: int) -> dict:
+    """Loss and continuity of ``path`` (``ts -> (W1 (T, d1, d0), W2 (T, d2, d1))``) between two
+    global minima: ``loss_gap`` = :math:`\\max_t (f - f^\\star)/\\max(1, f^\\star)` on the finest grid."""
+    d1 = start[0].shape[0]
+    fstar = global_minimum_value(X, Y, d1)
+    cont = path_continuity(path, points=points, refinements=2, dtype=X.dtype, device=X.device)
+    W1, W2 = path(torch.linspace(0, 1, cont.points[-1], dtype=X.dtype, device=X.device))
+    gap = float(shallow_loss(W1, W2, X, Y).max()) - fstar
+    return {"shape": [X.shape[0], d1, Y.shape[0], X.shape[1]], "global_value": fstar,
+            "loss_gap": gap / max(1.0, abs(fstar)), "continuity": cont.as_dict()}
+
+
+def naive_path(X, Y, start, end, V) -> callable:
+    """The formula of :func:`valleylib.linear.global_minimum_path` applied at :math:`d_1 = d_2`, where
+    the library refuses it: ``ts -> (W1, W2)``."""
+    w = whiten(X, Y)
+    P = w.C @ torch.linalg.inv(w.S)
+
+    def path(ts):
+        W2, W1 = _path_formula(start[1], end[1], start[0], end[0], P, ts.reshape(-1, 1, 1), V)
+        return W1, W2
+
+    return path
+
+
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     gen = torch.Generator().manual_seed(config.seed)
     dt = torch.float64
 
-    # 1. Enumerate and classify every critical point of random instances.
+    # 1. Enumerate one critical point per index set of random instances, and classify each.
     counts = {"global minimum": 0, "strict saddle": 0, "non-strict saddle": 0, "not critical": 0}
     total = n_global_closed = 0
     saddle_eigs, bound_gap, bounds, max_grad, value_err = [], [], [], 0.0, 0.0
@@ -210,6 +261,34 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     f0_deep = 0.5 * w.yy
     deep_cl = classify(H0, deep_lg(torch.zeros(1, sum(sizes), dtype=dt, device=device))[0], g0.norm(dim=1), fstar_deep)
 
+    # 6. Paths between two global minima (d1 > min(d0, d2)): loss and continuity on refined grids.
+    paths = []
+    for n_path, (pd0, pd1, pd2, pN) in enumerate(config.path_shapes):
+        Xp, Yp = random_instance(pd0, pd2, pN, gen, device)
+        a = random_global_minimum(Xp, Yp, pd1, generator=gen)
+        b = _flip_unit(*random_global_minimum(Xp, Yp, pd1, generator=gen))
+        seed = config.seed * 1000 + n_path
+
+        def path(ts, Xp=Xp, Yp=Yp, a=a, b=b, seed=seed):
+            return global_minimum_path(Xp, Yp, a, b, ts, generator=torch.Generator().manual_seed(seed))
+
+        paths.append(path_record(Xp, Yp, a, b, path, config.path_points))
+    # the refused case d1 = d2: end points with det W2 of opposite signs, the same formula
+    nd0, nd1, nd2, nN = config.naive_shape
+    if nd1 != nd2:
+        raise ValueError(f"naive_shape: expected d1 = d2, got {config.naive_shape}")
+    Xn, Yn = random_instance(nd0, nd2, nN, gen, device)
+    a = random_global_minimum(Xn, Yn, nd1, generator=gen)
+    b = random_global_minimum(Xn, Yn, nd1, generator=gen)
+    if float(torch.linalg.det(a[1])) * float(torch.linalg.det(b[1])) > 0:
+        b = _flip_unit(*b)
+    Vn = torch.randn(nd2, nd1, dtype=dt, generator=gen).to(device)
+    naive = path_record(Xn, Yn, a, b, naive_path(Xn, Yn, a, b, Vn), config.path_points)
+    tsn = torch.linspace(0, 1, naive["continuity"]["points"][-1], dtype=dt, device=device)
+    detn = torch.linalg.det(naive_path(Xn, Yn, a, b, Vn)(tsn)[1])
+    naive.update({"det_start": float(detn[0]), "det_end": float(detn[-1]),
+                  "det_sign_changes": int((detn[1:] * detn[:-1] < 0).sum())})
+
     return {
         "critical_points": {
             "count": total,
@@ -265,29 +344,60 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
             "loss_along": along.tolist(),
             "loss_at_zero": f0_deep,
         },
+        "paths": paths,
+        "naive_path": naive,
     }
 
 
+PATH_MAX_RATIO = 0.75  # largest neighbour step after halving the grid spacing, relative to before
+PATH_MAX_NORM_RATIO = 10.0  # largest |theta(t)| relative to the end points
+PATH_LOSS_TOL = 1e-10  # (f - f*) / max(1, f*) along a path of global minima
+
+
 def scorecard(result: dict) -> list:
+    """Every check compares a computed quantity with a closed form or a derivation that a wrong
+    computation would contradict; ``tests/test_linear_scorecard.py`` feeds each a wrong result."""
     cp, gd, orb, dp = result["critical_points"], result["gd"], result["orbit"], result["deep"]
     saddles = cp["count"] - cp["global"]
+    slope = orb["slope_large_c"]
+    paths, naive = result["paths"], result["naive_path"]
+    worst_ratio = max(max(p["continuity"]["ratios"]) for p in paths)
+    worst_norm = max(p["continuity"]["norm_ratio"] for p in paths)
+    worst_gap = max(p["loss_gap"] for p in paths)
+    nc = naive["continuity"]
+    naive_flagged = not (max(nc["ratios"]) <= PATH_MAX_RATIO and nc["norm_ratio"] <= PATH_MAX_NORM_RATIO)
     return [
         check_true("every enumerated point is critical (gradient norm < 1e-8)", "this book", cp["max_grad_norm"],
                    cp["not_critical"] == 0 and cp["max_grad_norm"] < 1e-8),
-        check_true("Hessian classification agrees with the closed-form risks (globals = Eckart-Young family)", "this book",
-                   f"{cp['global']} of {cp['global_closed_form']}", cp["global"] == cp["global_closed_form"]),
-        check_true("no spurious minima: no non-global critical point without negative curvature", "Zhu et al. (abstract)",
-                   cp["non_strict_saddles"], cp["non_strict_saddles"] == 0, published=0),
-        check_true("every saddle is strict (lambda_min < 0)", "Zhu et al. (abstract)",
-                   f"{cp['strict_saddles']} of {saddles}", cp["strict_saddles"] == saddles and cp["saddle_min_eig_max"] < 0),
+        check_true("loss at every enumerated point = its closed-form risk (|error| < 1e-10), and the points the Hessian "
+                   "test labels global are exactly the Eckart-Young index sets", "this book",
+                   f"{cp['global']} of {cp['global_closed_form']}, risk error {cp['max_risk_error']:.1e}",
+                   cp["global"] == cp["global_closed_form"] and cp["max_risk_error"] < 1e-10),
+        check_true("every enumerated non-global critical point is a strict saddle (lambda_min < 0): no spurious "
+                   "local minimum among them", "Zhu et al. (abstract)",
+                   f"{cp['strict_saddles']} of {saddles}", saddles > 0 and cp["non_strict_saddles"] == 0
+                   and cp["strict_saddles"] == saddles and cp["saddle_min_eig_max"] < 0, published=f"{saddles} of {saddles}"),
         check_true("point-dependent bound holds at every saddle and is negative", "this book (ours)",
                    cp["bound_violations"], cp["bound_violations"] == 0 and cp["bound_max"] < 0),
         check_close("lambda_min along the orbit W2 -> c W2, W1 -> W1/c decays like c^-2 (log-log slope, c >= 10)",
-                    "this book (our derivation)", -2.0, orb["slope_large_c"] if orb["slope_large_c"] == orb["slope_large_c"] else float("nan"), 0.1),
-        check_close("GD success fraction (relative gap <= 1e-6)", "Zhu et al. (abstract: no spurious minima)", 1.0, gd["success_fraction"], 0.0),
+                    "this book (our derivation)", -2.0, slope if slope == slope else float("nan"), 0.1),
+        check_close("GD success fraction (relative gap <= 1e-6)", "this book (what Zhu et al.'s theorem leads one to expect)",
+                    1.0, gd["success_fraction"], 0.0),
         check_true("deep linear (3 layers): Hessian at 0 vanishes, yet 0 is not a minimum", "this book",
                    dp["hessian_abs_max"], dp["hessian_abs_max"] == 0.0 and dp["classification"] == "non-strict saddle"
                    and dp["loss_along"][-1] < dp["loss_at_zero"]),
+        check_true(f"path between two global minima (d1 > min(d0, d2)) stays at f*: (f - f*)/max(1, f*) <= "
+                   f"{PATH_LOSS_TOL:g} on the finest grid, {len(paths)} shapes", "this book (ours)",
+                   worst_gap, worst_gap <= PATH_LOSS_TOL),
+        check_true(f"the path is continuous: largest neighbour step <= {PATH_MAX_RATIO}x after each halving of the grid, "
+                   f"|theta(t)| <= {PATH_MAX_NORM_RATIO:g} x the end points", "this book (ours; Freeman & Bruna, Prop. 2.2)",
+                   f"step ratio {worst_ratio:.3f}, norm ratio {worst_norm:.3g}",
+                   worst_ratio <= PATH_MAX_RATIO and worst_norm <= PATH_MAX_NORM_RATIO),
+        check_true("the continuity check rejects the same formula at d1 = d2 between end points with det W2 of "
+                   "opposite signs", "this book",
+                   f"step ratios {[round(r, 2) for r in nc['ratios']]}, norm ratio {nc['norm_ratio']:.3g}, "
+                   f"loss gap {naive['loss_gap']:.1e}",
+                   naive["det_start"] * naive["det_end"] < 0 and naive_flagged),
     ]
 
 
@@ -326,7 +436,7 @@ def figures(result: dict) -> dict:
 
 EXPERIMENT = Experiment(
     name="linear",
-    title="Shallow linear networks: all critical points, strict saddles, GD reaches the global value",
+    title="Shallow linear networks: one critical point per index set, strict saddles, GD, continuous paths of minima",
     configs=CONFIGS,
     run=run,
     scorecard=scorecard,

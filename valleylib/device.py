@@ -13,7 +13,7 @@ import os
 
 import torch
 
-__all__ = ["default_device", "describe_device", "set_cpu_threads", "DEVICE_ENV"]
+__all__ = ["default_device", "describe_device", "check_device", "set_cpu_threads", "DEVICE_ENV"]
 
 #: Environment variable that overrides :func:`default_device`.
 DEVICE_ENV = "VALLEYLIB_DEVICE"
@@ -62,18 +62,24 @@ def _check_usable(device: torch.device, what: str) -> torch.device:
     return device
 
 
-def describe_device(device: torch.device | str | None = None) -> str:
-    """A one-line human description, e.g. ``'cpu (2 threads)'`` or ``'cuda:0 (NVIDIA H100)'``."""
+def check_device(name: str, device) -> torch.device | None:
+    """Validate a ``device`` argument (``None`` passes through): a name or :class:`torch.device` of a
+    supported type that exists here; a clear ``ValueError``/``TypeError`` naming ``name`` otherwise."""
     if device is None:
-        device = default_device()
-    elif isinstance(device, str):
+        return None
+    if isinstance(device, str):
         try:
             device = torch.device(device)
         except RuntimeError as err:
-            raise ValueError(f"device={device!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'") from err
+            raise ValueError(f"{name}={device!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'") from err
     elif not isinstance(device, torch.device):
-        raise TypeError(f"device: expected a torch.device or a device name, got {type(device).__name__}")
-    device = _check_usable(device, f"device={str(device)!r}")
+        raise TypeError(f"{name}: expected a torch.device or a device name, got {type(device).__name__}")
+    return _check_usable(device, f"{name}={str(device)!r}")
+
+
+def describe_device(device: torch.device | str | None = None) -> str:
+    """A one-line human description, e.g. ``'cpu (2 threads)'`` or ``'cuda:0 (NVIDIA H100)'``."""
+    device = default_device() if device is None else check_device("device", device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"

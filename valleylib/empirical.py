@@ -43,6 +43,7 @@ from ._checks import (
     tensor_arg,
 )
 from .activations import ActivationLike, get_activation
+from .device import check_device
 from .networks import two_layer
 from .population import arccos_kernel
 
@@ -396,7 +397,7 @@ def relu_valley_points(d: int, n: int, alpha: float, beta: float, *, dtype=torch
     """``(W_bad, a_bad, W_good, a_good)``: units :math:`e_1..e_n` with weights :math:`\\alpha`, and
     units :math:`e_1..e_{n-1}, e_d` with weights :math:`(\\alpha, \\dots, \\alpha, -\\beta)`."""
     relu_valley_sampler(d, n, alpha, beta)  # validates
-    I = torch.eye(d, dtype=dtype, device=device)
+    I = torch.eye(d, dtype=dtype, device=check_device("device", device))
     W_bad = I[:n].clone()
     a_bad = torch.full((n,), float(alpha), dtype=dtype, device=device)
     W_good = torch.cat([I[: n - 1], I[-1:]], 0)

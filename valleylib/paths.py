@@ -791,9 +791,14 @@ def _train_curve(
     if init is None:
         theta = (0.5 * (a + b)).clone()
     else:
-        theta = as_tensor("init", init).to(a.dtype)
+        theta = as_tensor("init", init, dtype=a.dtype, device=a.device)
+        check_floating("init", theta)
+        theta = theta.to(a.dtype)
         if theta.shape != a.shape:
             raise ValueError(f"init: expected the control point's shape {tuple(a.shape)}, got {tuple(theta.shape)}")
+        if theta.device != a.device:
+            raise ValueError(f"init: is on {theta.device}, expected the device {a.device} of theta_a")
+        check_finite("init", theta)
         theta = theta.clone()
     m = torch.zeros_like(theta)
     v = torch.zeros_like(theta)

@@ -55,16 +55,16 @@ __all__ = [
 ]
 
 
-def _teacher(V, W: torch.Tensor) -> torch.Tensor:
+def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
     V = as_tensor("V", V, dtype=W.dtype, device=W.device)
     check_floating("V", V)
     check_ndim("V", V, (2,), "(k, d)")
     if V.shape[-1] != W.shape[-1]:
-        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of W")
+        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of {w_name}")
     check_finite("V", V)
     if bool((V.norm(dim=-1) == 0).any()):
         raise ValueError("V: every teacher row must be non-zero (a zero row contributes nothing and has no angle)")
-    check_same_device(W=W, V=V)
+    check_same_device(**{w_name: W, "V": V})
     return V.to(W.dtype)
 
 
@@ -248,6 +248,14 @@ def monte_carlo_risk(
     V = _teacher(V, W)
     check_positive_int("samples", samples, 2)
     check_positive_int("chunk", chunk)
+    for name, w, rows in (("a", a, W.shape[1]), ("c", c, V.shape[0])):
+        if w is not None:  # checked here so that the message names the argument (two_layer calls both "a")
+            t = as_tensor(name, w, dtype=W.dtype, device=W.device)
+            check_floating(name, t)
+            check_same_device(**{name: t, "W": W})
+            if t.shape[-1] != rows or t.ndim > 2:
+                raise ValueError(f"{name}: expected shape (runs, {rows}) or ({rows},), got {tuple(t.shape)}")
+            check_finite(name, t)
     total = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
     total2 = torch.zeros_like(total)
     done = 0

@@ -58,8 +58,10 @@ LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "not converged")
 
 def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
     """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
+    from .device import check_device
+
     check_positive_int("k", k)
-    return torch.eye(k, dtype=dtype, device=device)
+    return torch.eye(k, dtype=dtype, device=check_device("device", device))
 
 
 def xavier_init(
@@ -69,13 +71,14 @@ def xavier_init(
 
     ``device`` defaults to the generator's device, else :func:`~valleylib.default_device`.
     """
-    from .device import default_device
+    from .device import check_device, default_device
 
     check_positive_int("runs", runs)
     check_positive_int("n", n)
     check_positive_int("d", d)
     if device is None:
         device = generator.device if generator is not None else default_device()
+    device = check_device("device", device)
     return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
 
 
@@ -169,7 +172,7 @@ def _newton(W: torch.Tensor, V: torch.Tensor, g: torch.Tensor, gn: torch.Tensor)
     return torch.where(m, Wt, W), torch.where(m, gt, g), torch.where(acc, gnt, gn), acc
 
 
-def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor) -> None:
+def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor, w_name: str) -> None:
     """Reject a gradient tolerance below the rounding noise of ``W``'s dtype.
 
     The per-neuron gradient is a sum of about ``n + k`` terms of the size of the row norms, so
@@ -180,8 +183,8 @@ def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor
     floor = 4 * (W.shape[1] + V.shape[0]) * torch.finfo(W.dtype).eps * scale
     if tol < floor:
         raise ValueError(
-            f"{name}={tol:.3g} is below the rounding noise (about {floor:.1g}) of the gradient in "
-            f"{W.dtype}; pass float64 weights or a larger {name}"
+            f"{name}={tol:.3g} is below the rounding noise (about {floor:.1g}) of the gradient for {w_name} "
+            f"in {W.dtype}; pass {w_name} in float64 or a larger {name}"
         )
 
 
@@ -239,9 +242,9 @@ def run_protocol(
     check_positive_int("newton_tries", newton_tries)
     if newton_below is not None:
         newton_below = check_positive_float("newton_below", newton_below)
+    V = _teacher(V, W0, "W0")
     relu_population_gradient(W0[:1], V)  # validates V against W0
-    V = V.to(W0.dtype)
-    _check_tol_reachable("tol", tol, W0, V)
+    _check_tol_reachable("tol", tol, W0, V, "W0")
     R, dev = W0.shape[0], W0.device
     tol2, thr2 = tol * tol, divergence_threshold * divergence_threshold
     identity = V.shape[0] == V.shape[1] and bool(torch.equal(V, torch.eye(V.shape[0], dtype=V.dtype, device=V.device)))
@@ -355,7 +358,7 @@ def classify(
     risk_threshold = check_positive_float("risk_threshold", risk_threshold)
     check_positive_int("chunk", chunk)
     risk = relu_population_risk(W, V)
-    _check_tol_reachable("tol", tol, W, _teacher(V, W))
+    _check_tol_reachable("tol", tol, W, _teacher(V, W), "W")
     gn = _max_row(relu_population_gradient(W, V))
     conv = gn <= tol
     if converged is not None:

@@ -191,7 +191,8 @@ def train(
         check_positive_float("eps", eps)
     if record_every is not None:
         check_positive_int("record_every", record_every)
-    grad_norm(params0[:1], norm)  # validates `norm`
+    if norm not in ("frobenius", "max_row"):
+        raise ValueError(f"norm={norm!r}: expected 'frobenius' or 'max_row'")
     lg = loss_grad if loss_grad is not None else _autograd_loss_grad(loss_fn)  # type: ignore[arg-type]
 
     runs = params0.shape[0]

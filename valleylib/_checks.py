@@ -124,6 +124,19 @@ def check_positive_float(name: str, value) -> float:
     return v
 
 
+def check_per_run(matrices_name: str, matrices: torch.Tensor, **vectors) -> list[torch.Tensor]:
+    """Vectors ``(runs,)`` that go with a batch of matrices ``(runs, P, P)``: same length (``zip``
+    would silently truncate), dtype and device, all finite."""
+    runs = matrices.shape[0]
+    out = []
+    for name, v in vectors.items():
+        t = tensor_arg(name, v, like=matrices, like_name=matrices_name, ndim=(1,), meaning=f"(runs,) = ({runs},)")
+        if t.shape[0] != runs:
+            raise ValueError(f"{name}: has {t.shape[0]} entries, expected one per matrix of {matrices_name} ({runs})")
+        out.append(t)
+    return out
+
+
 def batch_weights(name: str, W, *, d: int | None = None) -> tuple[torch.Tensor, bool]:
     """Normalise first-layer weights to ``(runs, n, d)``.
 

@@ -70,7 +70,7 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
         if b.ndim == 1:
             b = b.unsqueeze(0)
         if b.shape[-1] != n or b.ndim != 2 or b.shape[0] not in (1, runs):
-            raise ValueError(f"b: expected shape (runs, {n}) or ({n},), got {tuple(b.shape)}")
+            raise ValueError(f"b: expected shape (runs, {n}) or ({n},) with runs={runs} of W, got {tuple(b.shape)}")
         pre = pre + b.unsqueeze(1)
     h = sigma(pre)
     if a is None:
@@ -83,7 +83,9 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
         if a.ndim == 1:
             a = a.unsqueeze(0)
         if a.shape[-1] != n or a.ndim not in (2, 3) or a.shape[0] not in (1, runs):
-            raise ValueError(f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}), got {tuple(a.shape)}")
+            raise ValueError(
+                f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}) with runs={runs} of W, got {tuple(a.shape)}"
+            )
         out = torch.einsum("rNn,rn->rN", h, a.expand(runs, n)) if a.ndim == 2 else torch.einsum("rNn,rmn->rNm", h, a.expand(runs, *a.shape[1:]))
     return out[0] if single else out
 

@@ -550,3 +550,80 @@ def test_harness_size():
     lacking = sorted(n for n in SPECS if per.get(n, 0) == 0 and n not in ("experiments",))
     assert not lacking, f"entries without a bad case: {lacking}"
     assert len(CASES) >= 500
+
+
+# ------------------------------------------------------------------ the silent cases of issue 14, fixed
+def test_run_protocol_from_a_zero_neuron_converges():
+    """The gradient is finite at a zero row (its radial term is 0): no restarts, no cap."""
+    W0 = vl.xavier_init(3, 4, 4, generator=torch.Generator().manual_seed(0))
+    W0[:, 0] = 0.0
+    res = vl.run_protocol(W0, progress=False, max_iter=100_000)
+    assert int(res.restarts.sum()) == 0 and not bool(res.hit_cap.any())
+    assert bool(res.converged.all())
+    g = vl.relu_population_gradient(W0, torch.eye(4, dtype=f64))
+    assert bool(torch.isfinite(g).all())
+
+
+def test_run_protocol_float32_needs_a_reachable_tol():
+    W0 = vl.xavier_init(2, 3, 3, generator=torch.Generator().manual_seed(1)).float()
+    with pytest.raises(ValueError, match=r"tol=.*float32.*W0"):
+        vl.run_protocol(W0, progress=False)
+    res = vl.run_protocol(W0, tol=1e-3, progress=False, max_iter=20_000)  # reachable in float32
+    assert bool(res.converged.all())
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-60, 1e60, 1e100, 1e150])
+def test_risk_gradient_hessian_are_scale_safe(scale):
+    """F(cW, cV) = c^2 F(W, V), grad: c^1, Hessian: c^0; huge or tiny finite weights give no NaN."""
+    W, V = W3, V3
+    F = vl.relu_population_risk(W, V)
+    torch.testing.assert_close(vl.relu_population_risk(W * scale, V * scale) / scale**2, F, rtol=1e-12, atol=0)
+    torch.testing.assert_close(vl.relu_population_gradient(W * scale, V * scale) / scale, vl.relu_population_gradient(W, V),
+                               rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(vl.relu_population_hessian(W * scale, V * scale), vl.relu_population_hessian(W, V),
+                               rtol=1e-12, atol=1e-13)
+    torch.testing.assert_close(vl.gaussian_risk(W * scale, V * scale) / scale**2, vl.gaussian_risk(W, V), rtol=1e-12, atol=0)
+    torch.testing.assert_close(vl.arccos_kernel(W * scale, W) / scale, vl.arccos_kernel(W, W), rtol=1e-12, atol=0)
+
+
+def test_huge_student_against_unit_teacher():
+    """W of size 1e100 against V = I: finite risk ~ |W|^2, no NaN (the products |w|^2 |w'|^2 overflowed)."""
+    risk = vl.relu_population_risk(W3 * 1e100, V3)
+    assert bool(torch.isfinite(risk).all()) and bool((risk > 0).all())
+    torch.testing.assert_close(risk / 1e200, vl.relu_population_risk(W3, V3 * 1e-100), rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match=r"W: the risk overflows"):
+        vl.relu_population_risk(W3 * 1e160, V3)  # the risk itself, ~1e320, is beyond float64
+
+
+def test_train_rejects_a_summed_loss_but_keeps_per_run_losses():
+    p0 = _rnd(3, 2)
+    with pytest.raises(ValueError, match=r"loss_fn: expected one loss per run, shape \(3,\)"):
+        vl.train(p0, loss_fn=lambda q: 0.5 * (q**2).sum(), max_iter=5, progress=False)
+    res = vl.train(p0, loss_fn=lambda q: 0.5 * (q**2).sum(-1), lr=0.5, max_iter=200, progress=False)
+    torch.testing.assert_close(res.loss, torch.zeros(3, dtype=f64), atol=1e-12, rtol=0)
+
+
+def test_smallest_eigenvalues_rejects_one_triangle():
+    H = torch.tensor([[1.0, 5.0], [0.0, 1.0]], dtype=f64)
+    with pytest.raises(ValueError, match="H: is not symmetric"):
+        vl.smallest_eigenvalues(H)
+    Hs = 0.5 * (H + H.T)
+    torch.testing.assert_close(vl.smallest_eigenvalues(Hs, 2), torch.tensor([-1.5, 3.5], dtype=f64))
+
+
+def test_straight_line_checks_every_profile_point():
+    with pytest.raises(ValueError, match=r"loss: non-finite value .* 1 point"):
+        vl.straight_line(lambda t: torch.where((t[:, 0] - 0.5).abs() < 1e-9, NAN, 1.0) + 0 * t[:, 0],
+                         THETA_A, THETA_B, resolution=2)
+
+
+def test_classify_lengths_must_match():
+    with pytest.raises(ValueError, match=r"loss: has 3 entries, expected one per matrix of hessian \(2\)"):
+        vl.classify(HESS, torch.ones(3, dtype=f64), torch.zeros(2, dtype=f64), 0.0)
+
+
+def test_third_derivative_bound_radius():
+    base = vl.third_derivative_bound(W3, V3, 0.0)
+    assert bool((vl.third_derivative_bound(W3, V3, 1e-3) >= base).all())  # grows with the radius
+    per_run = vl.third_derivative_bound(W3, V3, torch.tensor([0.0, 1e-3], dtype=f64))
+    torch.testing.assert_close(per_run[0], base[0])

@@ -170,7 +170,11 @@ def mlp_loss(
     if output_activation is not None:
         get_activation(output_activation)
 
+    num_params = mlp_num_params(w)
+
     def fn(theta: torch.Tensor) -> torch.Tensor:
+        if theta.ndim != 2 or theta.shape[1] != num_params:  # shapes only: no device sync per step
+            raise ValueError(f"theta: expected shape (runs, {num_params}) for widths {w}, got {tuple(theta.shape)}")
         out = _forward(theta, x, w, activation, output_activation)
         err = out - y.to(out.dtype)
         if loss == "l1":

@@ -114,7 +114,7 @@ def spec(name, call, good, tensors=None, bad=None):
     SPECS[name] = Spec(call, good, tensors or {}, bad or [])
 
 
-T = TENSOR_KINDS
+T = TENSOR_KINDS + ("runs0",)
 
 # ------------------------------------------------------------------ device, budget, info
 spec("default_device", lambda **k: vl.default_device(), {},

@@ -159,5 +159,5 @@ def hessian_min_eigenvalue(W, V, *, chunk: int = 256) -> torch.Tensor:
     Wb, single = batch_weights("W", W)
     check_positive_int("chunk", chunk)
     out = [smallest_eigenvalues(relu_population_hessian(Wb[s : s + chunk], V))[..., 0] for s in range(0, Wb.shape[0], chunk)]
-    lam = torch.cat(out)
+    lam = torch.cat(out) if out else Wb.new_zeros(0)  # an empty batch gives an empty result
     return lam[0] if single else lam

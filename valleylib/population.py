@@ -59,6 +59,8 @@ def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
     V = as_tensor("V", V, dtype=W.dtype, device=W.device)
     check_floating("V", V)
     check_ndim("V", V, (2,), "(k, d)")
+    if V.shape[0] < 1:
+        raise ValueError(f"V: expected at least one teacher row, got shape {tuple(V.shape)}")
     if V.shape[-1] != W.shape[-1]:
         raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of {w_name}")
     check_finite("V", V)

@@ -143,7 +143,7 @@ def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Te
     if a.ndim == 1:
         a = a.unsqueeze(0).expand(W.shape[0], -1)
     if a.shape != W.shape[:2]:
-        raise ValueError(f"a: expected shape {tuple(W.shape[:2])} (runs, n), got {tuple(a.shape)}")
+        raise ValueError(f"a: expected shape {tuple(W.shape[:2])} (runs, n) of W, got {tuple(a.shape)}")
     check_same_device(a=a, W=W)
     a = a.to(W.dtype)
     check_finite("a", a)

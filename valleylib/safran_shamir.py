@@ -179,6 +179,8 @@ def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor
     rounding leaves an error of about ``(n + k) eps max(|w_i|, |v_j|)``: a smaller ``tol`` can never
     be met (float32 and the default ``1.6e-10``: every run hits the cap).
     """
+    if W.numel() == 0:
+        return
     scale = max(float(W.norm(dim=-1).amax()), float(V.norm(dim=-1).amax()), 1.0)
     floor = 4 * (W.shape[1] + V.shape[0]) * torch.finfo(W.dtype).eps * scale
     if tol < floor:

@@ -205,9 +205,10 @@ spec("run_protocol", vl.run_protocol, {"W0": W66, "max_iter": 50, "progress": Fa
           ("check_every 0", {"check_every": 0}, "check_every")])
 spec("xavier_init", vl.xavier_init, {"runs": 2, "n": 3, "d": 3},
      bad=[("runs 0", {"runs": 0}, "runs"), ("n float", {"n": 3.0}, "n"), ("d negative", {"d": -1}, "d"),
-          ("device meta", {"device": "meta"}, "device")])
+          ("device meta", {"device": "meta"}, "device"), ("dtype int", {"dtype": torch.int64}, "dtype")])
 spec("teacher_identity", vl.teacher_identity, {"k": 3},
-     bad=[("k 0", {"k": 0}, "k"), ("k float", {"k": 2.5}, "k"), ("device bogus", {"device": "bogus"}, "device")])
+     bad=[("k 0", {"k": 0}, "k"), ("k float", {"k": 2.5}, "k"), ("device bogus", {"device": "bogus"}, "device"),
+          ("dtype str", {"dtype": "float64"}, "dtype")])
 spec("classify_end_points", vl.classify_end_points, {"W": W66},
      tensors={"W": T, "V": ("nan", "meta", "lastdim"), "converged": ("meta", "ndim")},
      bad=[("float32", {"W": W66.float()}, "tol"), ("negative tol", {"tol": -1.0}, "tol"),
@@ -356,7 +357,8 @@ spec("relu_valley_risk", vl.relu_valley_risk, {"W": RW, "a": RA, "alpha": 1.0, "
 spec("relu_valley_sampler", vl.relu_valley_sampler, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
      bad=[("d 2", {"d": 2}, "d"), ("n 5", {"n": 5}, "n"), ("alpha nan", {"alpha": NAN}, "alpha"), ("n float", {"n": 2.0}, "n")])
 spec("relu_valley_points", vl.relu_valley_points, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
-     bad=[("beta nan", {"beta": NAN}, "beta"), ("d 2", {"d": 2}, "d")])
+     bad=[("beta nan", {"beta": NAN}, "beta"), ("d 2", {"d": 2}, "d"), ("dtype int", {"dtype": torch.int32}, "dtype"),
+          ("device mps", {"device": "mps"}, "device")])
 
 
 # ------------------------------------------------------------------ paths
@@ -412,14 +414,17 @@ spec("mlp_loss", vl.mlp_loss, {"x": MLP_X, "y": MLP_Y, "widths": MLP_W},
      bad=[("loss", {"loss": "huber"}, "loss"), ("zero samples", {"x": MLP_X[:0], "y": MLP_Y[:0]}, "x")])
 spec("mlp_init", vl.mlp_init, {"runs": 2, "widths": MLP_W},
      bad=[("runs 0", {"runs": 0}, "runs"), ("distribution", {"distribution": "cauchy"}, "distribution"), ("scale nan", {"scale": NAN}, "scale"),
-          ("scale negative", {"scale": -1.0}, "scale"), ("width float", {"widths": (2, 3.5, 1)}, "widths[1]")])
+          ("scale negative", {"scale": -1.0}, "scale"), ("width float", {"widths": (2, 3.5, 1)}, "widths[1]"),
+          ("dtype int", {"dtype": torch.int64}, "dtype"), ("device meta", {"device": "meta"}, "device")])
 spec("mlp_num_params", vl.mlp_num_params, {"widths": MLP_W},
      bad=[("one width", {"widths": (3,)}, "widths"), ("negative", {"widths": (2, -1)}, "widths[1]")])
 spec("polynomial_task", vl.polynomial_task, {"target": sorted(vl.POLYNOMIAL_TARGETS)[0], "samples": 10},
-     bad=[("target", {"target": "sine"}, "target"), ("samples 0", {"samples": 0}, "samples")])
+     bad=[("target", {"target": "sine"}, "target"), ("samples 0", {"samples": 0}, "samples"), ("dtype int", {"dtype": torch.int64}, "dtype"),
+          ("device bogus", {"device": "bogus"}, "device")])
 spec("teacher_student_task", vl.teacher_student_task, {"d": 2, "k": 2, "n": 3, "samples": 10},
-     bad=[("d 0", {"d": 0}, "d"), ("samples float", {"samples": 10.5}, "samples")])
-spec("cyclic_task", vl.cyclic_task, {}, bad=[("activation", {"activation": "swish"}, "activation")])
+     bad=[("d 0", {"d": 0}, "d"), ("samples float", {"samples": 10.5}, "samples"), ("dtype int", {"dtype": torch.int64}, "dtype")])
+spec("cyclic_task", vl.cyclic_task, {}, bad=[("activation", {"activation": "swish"}, "activation"),
+                                             ("dtype int", {"dtype": torch.int64}, "dtype"), ("device mps", {"device": "mps"}, "device")])
 
 # ------------------------------------------------------------------ landscapes
 GRID = torch.tensor([[0.0, 1.0, 0.5], [2.0, 2.0, 2.0]], dtype=f64)

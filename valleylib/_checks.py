@@ -55,6 +55,13 @@ def tensor_arg(
     return t
 
 
+def check_dtype(name: str, dtype) -> torch.dtype:
+    """A floating-point :class:`torch.dtype` (for arguments that create tensors)."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{name}={dtype!r}: expected a floating-point torch.dtype such as torch.float64")
+    return dtype
+
+
 def check_callable(name: str, fn) -> None:
     if not callable(fn):
         raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")

@@ -35,6 +35,7 @@ from ._checks import (
     as_tensor,
     batch_weights,
     check_finite,
+    check_dtype,
     check_float,
     check_floating,
     check_ndim,
@@ -397,6 +398,7 @@ def relu_valley_points(d: int, n: int, alpha: float, beta: float, *, dtype=torch
     """``(W_bad, a_bad, W_good, a_good)``: units :math:`e_1..e_n` with weights :math:`\\alpha`, and
     units :math:`e_1..e_{n-1}, e_d` with weights :math:`(\\alpha, \\dots, \\alpha, -\\beta)`."""
     relu_valley_sampler(d, n, alpha, beta)  # validates
+    check_dtype("dtype", dtype)
     I = torch.eye(d, dtype=dtype, device=check_device("device", device))
     W_bad = I[:n].clone()
     a_bad = torch.full((n,), float(alpha), dtype=dtype, device=device)

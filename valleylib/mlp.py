@@ -32,6 +32,7 @@ import torch
 
 from ._checks import (
     as_tensor,
+    check_dtype,
     check_finite,
     check_floating,
     check_ndim,
@@ -201,6 +202,7 @@ def mlp_init(
     """
     check_positive_int("runs", runs)
     w = _check_widths(widths)
+    check_dtype("dtype", dtype)
     device = check_device("device", device) if device is not None else default_device()
     if scale is not None:
         scale = check_positive_float("scale", scale)
@@ -258,6 +260,7 @@ def polynomial_task(target: str, samples: int = 10_000, *, seed: int = 0, dtype=
     if not isinstance(target, str) or target not in POLYNOMIAL_TARGETS:
         raise ValueError(f"target={target!r}: expected one of {sorted(POLYNOMIAL_TARGETS)}")
     check_positive_int("samples", samples)
+    check_dtype("dtype", dtype)
     device = check_device("device", device) if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(samples, 1, generator=g, dtype=dtype).to(device)
@@ -284,6 +287,7 @@ def teacher_student_task(
     """
     for name, v in (("d", d), ("k", k), ("n", n), ("samples", samples)):
         check_positive_int(name, v)
+    check_dtype("dtype", dtype)
     device = check_device("device", device) if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     V = torch.randn(k, d, generator=g, dtype=dtype)
@@ -319,6 +323,7 @@ def cyclic_task(
         ``(task, theta, theta_permuted)``, both parameter vectors of shape ``(12,)`` with loss 0.
     """
     rho = get_activation(activation)
+    check_dtype("dtype", dtype)
     device = check_device("device", device) if device is not None else default_device()
     ang = torch.tensor([0.0, 2 * math.pi / 3, 4 * math.pi / 3], dtype=dtype)
     X = torch.stack([torch.cos(ang), torch.sin(ang)], dim=1)  # (3, 2), rows x_1..x_3

@@ -32,7 +32,7 @@ from typing import Optional
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_positive_float, check_positive_int
+from ._checks import as_tensor, batch_weights, check_dtype, check_positive_float, check_positive_int
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
 from .population import _teacher, relu_population_gradient, relu_population_risk
 from .training import _progress_bar
@@ -61,6 +61,7 @@ def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None)
     from .device import check_device
 
     check_positive_int("k", k)
+    check_dtype("dtype", dtype)
     return torch.eye(k, dtype=dtype, device=check_device("device", device))
 
 
@@ -76,6 +77,7 @@ def xavier_init(
     check_positive_int("runs", runs)
     check_positive_int("n", n)
     check_positive_int("d", d)
+    check_dtype("dtype", dtype)
     if device is None:
         device = generator.device if generator is not None else default_device()
     device = check_device("device", device)

@@ -131,7 +131,13 @@ def relu_population_hessian(W, V) -> torch.Tensor:
 
 
 def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
-    """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``."""
+    """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``.
+
+    Raises:
+        ValueError: if ``H`` is not symmetric to :math:`\sqrt{\varepsilon}` relative to its largest
+            entry (``eigvalsh`` would read one triangle and return another matrix's eigenvalues), or
+            has non-finite entries.
+    """
     H = as_tensor("H", H)
     if H.ndim < 2 or H.shape[-1] != H.shape[-2] or H.shape[-1] == 0:
         raise ValueError(f"H: expected a tensor of square matrices (..., N, N) with N >= 1, got shape {tuple(H.shape)}")

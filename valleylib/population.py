@@ -171,6 +171,14 @@ def relu_population_risk(W, V) -> torch.Tensor:
     Returns:
         ``(runs,)``, or a scalar when ``W`` is ``(n, d)``. Differentiable in ``W``.
 
+    Rows of any finite size are handled: each run is rescaled exactly by a power of two before the
+    kernels are formed (:math:`F(cW, cV) = c^2 F(W, V)`), so huge or tiny weights give no NaN from an
+    overflowing :math:`\|w\|^2\|v\|^2`.
+
+    Raises:
+        ValueError: on bad shapes, non-finite values, a zero teacher row, or a risk that itself
+            overflows the dtype (rows of norm beyond about :math:`10^{154}` in float64).
+
     >>> round(float(relu_population_risk(torch.eye(3, dtype=torch.float64), torch.eye(3, dtype=torch.float64))), 12)
     0.0
     """

@@ -143,7 +143,8 @@ def train(
         params0: initial parameters ``(runs, ...)``; not modified.
         loss_grad: ``p -> (loss (r,), grad like p)`` for a batch of ``r`` active runs (closed
             forms, no autograd). Give this or ``loss_fn``.
-        loss_fn: ``p -> loss (r,)``; the gradient is then taken by autograd.
+        loss_fn: ``p -> loss (r,)``; the gradient is then taken by autograd. The first evaluation
+            is checked: a loss of another shape (e.g. a scalar summed over runs) is rejected.
         method: ``"gd"`` (plain gradient descent), ``"sgd"`` (with ``momentum``:
             :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`) or ``"adam"``.
         momentum: :math:`\\mu` for ``"sgd"``, in ``[0, 1)``.

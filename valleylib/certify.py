@@ -109,6 +109,8 @@ def third_derivative_bound(W: torch.Tensor, V: torch.Tensor, radius) -> torch.Te
 
     transcribed from ``maxthirdderivative.m`` of Safran & Shamir's code (not re-derived here).
     ``inf`` when :math:`w_{\\min} \\le 0`.
+    ``radius``: a number or one per run ``(runs,)``, finite and
+    :math:`\\ge 0` (a negative radius would understate the bound).
     """
     Wb, _ = batch_weights("W", W)
     V = _teacher(V, Wb)

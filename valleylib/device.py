@@ -5,7 +5,8 @@ Everything else follows the device and dtype of the tensors it is given.
 
 The default device is CUDA when :func:`torch.cuda.is_available` says so and the CPU
 otherwise; the environment variable ``VALLEYLIB_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``,
-...) overrides that choice.
+...) overrides that choice. Only ``cpu`` and ``cuda`` devices are accepted (``mps`` has no
+float64; ``meta`` tensors hold no data): :func:`check_device` validates a ``device`` argument.
 """
 from __future__ import annotations
 

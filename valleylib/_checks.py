@@ -14,10 +14,14 @@ def as_tensor(name: str, value, *, dtype: torch.dtype | None = None, device=None
     """
     if isinstance(value, torch.Tensor):
         if value.device.type == "meta":
-            raise ValueError(f"{name}: is on the meta device (a shape without data); expected a tensor on cpu or cuda")
+            raise ValueError(
+                f"{name}: is on the meta device (a shape without data); expected a tensor on cpu "
+                "or cuda")
         return value
     if value is None or isinstance(value, (str, bytes, dict, set)):
-        raise TypeError(f"{name}: expected a tensor or an array of numbers, got {type(value).__name__}")
+        raise TypeError(
+            f"{name}: expected a tensor or an array of numbers, got "
+            f"{type(value).__name__}")
     try:
         return torch.as_tensor(value, dtype=dtype or torch.float64, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -45,9 +49,13 @@ def tensor_arg(
     check_floating(name, t)
     if like is not None:
         if t.device != like.device:
-            raise ValueError(f"{name}: is on {t.device}, expected the device {like.device} of {like_name}")
+            raise ValueError(
+                f"{name}: is on {t.device}, expected the device {like.device} of "
+                f"{like_name}")
         if t.dtype != like.dtype:
-            raise TypeError(f"{name}: has dtype {t.dtype}, expected the dtype {like.dtype} of {like_name} (convert one of them)")
+            raise TypeError(
+                f"{name}: has dtype {t.dtype}, expected the dtype {like.dtype} of {like_name} "
+                "(convert one of them)")
     if ndim is not None:
         check_ndim(name, t, ndim, meaning)
     if finite:
@@ -58,7 +66,9 @@ def tensor_arg(
 def check_dtype(name: str, dtype) -> torch.dtype:
     """A floating-point :class:`torch.dtype` (for arguments that create tensors)."""
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"{name}={dtype!r}: expected a floating-point torch.dtype such as torch.float64")
+        raise TypeError(
+            f"{name}={dtype!r}: expected a floating-point torch.dtype such as "
+            "torch.float64")
     return dtype
 
 
@@ -79,7 +89,9 @@ def check_float(name: str, value, *, minimum: float | None = None, strict: bool 
     if not math.isfinite(v):
         raise ValueError(f"{name}={value!r}: expected a finite number")
     if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name}={value!r}: expected a number {'>' if strict else '>='} {minimum:g}")
+        raise ValueError(
+            f"{name}={value!r}: expected a number {'>' if strict else '>='} "
+            f"{minimum:g}")
     if maximum is not None and v > maximum:
         raise ValueError(f"{name}={value!r}: expected a number <= {maximum:g}")
     return v
@@ -137,9 +149,13 @@ def check_per_run(matrices_name: str, matrices: torch.Tensor, **vectors) -> list
     runs = matrices.shape[0]
     out = []
     for name, v in vectors.items():
-        t = tensor_arg(name, v, like=matrices, like_name=matrices_name, ndim=(1,), meaning=f"(runs,) = ({runs},)")
+        t = tensor_arg(name, v, like=matrices, like_name=matrices_name, ndim=(1,), meaning=
+            "(runs,) = "
+            f"({runs},)")
         if t.shape[0] != runs:
-            raise ValueError(f"{name}: has {t.shape[0]} entries, expected one per matrix of {matrices_name} ({runs})")
+            raise ValueError(
+                f"{name}: has {t.shape[0]} entries, expected one per matrix of {matrices_name} "
+                f"({runs})")
         out.append(t)
     return out
 

@@ -119,10 +119,14 @@ def third_derivative_bound(W: torch.Tensor, V: torch.Tensor, radius) -> torch.Te
     r = as_tensor("radius", radius, dtype=Wb.dtype, device=Wb.device)
     check_floating("radius", r)
     if r.ndim > 1 or (r.ndim == 1 and r.shape != (Wb.shape[0],)):
-        raise ValueError(f"radius: expected a number or shape ({Wb.shape[0]},) (one per run), got {tuple(r.shape)}")
+        raise ValueError(
+            f"radius: expected a number or shape ({Wb.shape[0]},) (one per run), got "
+            f"{tuple(r.shape)}")
     check_finite("radius", r)
     if bool((r < 0).any()):
-        raise ValueError(f"radius: expected radii >= 0, got {r.tolist()} (a negative radius understates the bound)")
+        raise ValueError(
+            f"radius: expected radii >= 0, got {r.tolist()} (a negative radius understates the "
+            "bound)")
     r = r.to(device=Wb.device, dtype=Wb.dtype)
     wmax = norms.amax(-1) + r
     wmin = norms.amin(-1) - r

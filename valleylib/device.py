@@ -59,7 +59,9 @@ def _check_usable(device: torch.device, what: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(f"{what} but CUDA is not available on this machine")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"{what} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+            raise ValueError(
+                f"{what} but this machine has {torch.cuda.device_count()} CUDA "
+                "device(s)")
     return device
 
 
@@ -72,9 +74,13 @@ def check_device(name: str, device) -> torch.device | None:
         try:
             device = torch.device(device)
         except RuntimeError as err:
-            raise ValueError(f"{name}={device!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'") from err
+            raise ValueError(
+                f"{name}={device!r} is not a torch device name; expected e.g. 'cpu' or "
+                "'cuda'") from err
     elif not isinstance(device, torch.device):
-        raise TypeError(f"{name}: expected a torch.device or a device name, got {type(device).__name__}")
+        raise TypeError(
+            f"{name}: expected a torch.device or a device name, got "
+            f"{type(device).__name__}")
     return _check_usable(device, f"{name}={str(device)!r}")
 
 

@@ -98,7 +98,9 @@ def _data(x, y, d: int, dtype, device):
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y: has {y.shape[0]} samples, expected N={x.shape[0]} like x")
     if x.shape[0] == 0:
-        raise ValueError(f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples is 0/0)")
+        raise ValueError(
+            f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples "
+            "is 0/0)")
     check_floating("x", x)
     check_floating("y", y)
     check_finite("x", x)
@@ -430,7 +432,9 @@ def relu_valley_risk(W, a, alpha: float, beta: float, *, n_target: Optional[int]
     alpha = check_float("alpha", alpha)
     beta = check_float("beta", beta)
     if Wb.shape[-1] < 2:
-        raise ValueError(f"W: expected input dimension d >= 2 (the last coordinate is the second branch), got {Wb.shape[-1]}")
+        raise ValueError(
+            "W: expected input dimension d >= 2 (the last coordinate is the second branch), got "
+            f"{Wb.shape[-1]}")
     a = as_tensor("a", a, dtype=Wb.dtype, device=Wb.device)
     check_floating("a", a)
     check_same_device(a=a, W=Wb)

@@ -140,7 +140,9 @@ def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
     """
     H = as_tensor("H", H)
     if H.ndim < 2 or H.shape[-1] != H.shape[-2] or H.shape[-1] == 0:
-        raise ValueError(f"H: expected a tensor of square matrices (..., N, N) with N >= 1, got shape {tuple(H.shape)}")
+        raise ValueError(
+            "H: expected a tensor of square matrices (..., N, N) with N >= 1, got shape "
+            f"{tuple(H.shape)}")
     check_floating("H", H)
     check_finite("H", H)
     check_positive_int("m", m)

@@ -52,13 +52,17 @@ def sublevel_components(values, level: float, global_mask=None) -> SublevelCompo
     """
     if isinstance(values, torch.Tensor):
         if values.device.type == "meta":
-            raise ValueError("values: is on the meta device (a shape without data); expected a tensor on cpu or cuda")
+            raise ValueError(
+                "values: is on the meta device (a shape without data); expected a tensor on cpu or "
+                "cuda")
         vals = values.detach().cpu().numpy()
     else:
         try:
             vals = np.asarray(values, dtype=float)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"values: expected a 2-D array of numbers, got {type(values).__name__}") from err
+            raise TypeError(
+                "values: expected a 2-D array of numbers, got "
+                f"{type(values).__name__}") from err
     if vals.dtype.kind not in "fiu":
         raise TypeError(f"values: expected real numbers, got dtype {vals.dtype}")
     if vals.ndim != 2 or min(vals.shape) < 1:
@@ -115,12 +119,16 @@ def grid_evaluate(fn, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     xs = tensor_arg("xs", xs)
     ys = tensor_arg("ys", ys, like=xs, like_name="xs")
     if xs.ndim != 1 or ys.ndim != 1 or xs.numel() == 0 or ys.numel() == 0:
-        raise ValueError(f"xs, ys: expected non-empty 1-D tensors, got shapes {tuple(xs.shape)} and {tuple(ys.shape)}")
+        raise ValueError(
+            f"xs, ys: expected non-empty 1-D tensors, got shapes {tuple(xs.shape)} and "
+            f"{tuple(ys.shape)}")
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=-1)
     out = fn(pts)
     if not isinstance(out, torch.Tensor):
-        raise TypeError(f"fn: expected a tensor of losses of shape ({pts.shape[0]},), got {type(out).__name__}")
+        raise TypeError(
+            f"fn: expected a tensor of losses of shape ({pts.shape[0]},), got "
+            f"{type(out).__name__}")
     if out.shape != (pts.shape[0],):
         raise ValueError(f"fn: expected losses of shape ({pts.shape[0]},), got {tuple(out.shape)}")
     return out.reshape(gx.shape)

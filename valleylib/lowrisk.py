@@ -129,7 +129,9 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
     is positive definite and ``saddle`` otherwise (ReLU: closed-form Hessian; erf: autograd).
     """
     if not isinstance(end, Descent):
-        raise TypeError(f"end: expected the Descent returned by descend(), got {type(end).__name__}")
+        raise TypeError(
+            "end: expected the Descent returned by descend(), got "
+            f"{type(end).__name__}")
     V = _teacher(V, end.W)
     risk_threshold = check_positive_float("risk_threshold", risk_threshold)
     risk = end.risk

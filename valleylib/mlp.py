@@ -161,7 +161,9 @@ def mlp_loss(
     if x.shape[1] != w[0] or y.shape[1] != w[-1] or x.shape[0] != y.shape[0]:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} do not fit widths {w} (expected (N, {w[0]}) and (N, {w[-1]}))")
     if x.shape[0] == 0:
-        raise ValueError(f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples is 0/0)")
+        raise ValueError(
+            f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples "
+            "is 0/0)")
     check_finite("x", x)
     check_finite("y", y)
     check_same_device(x=x, y=y)
@@ -175,7 +177,9 @@ def mlp_loss(
 
     def fn(theta: torch.Tensor) -> torch.Tensor:
         if theta.ndim != 2 or theta.shape[1] != num_params:  # shapes only: no device sync per step
-            raise ValueError(f"theta: expected shape (runs, {num_params}) for widths {w}, got {tuple(theta.shape)}")
+            raise ValueError(
+                f"theta: expected shape (runs, {num_params}) for widths {w}, got "
+                f"{tuple(theta.shape)}")
         out = _forward(theta, x, w, activation, output_activation)
         err = out - y.to(out.dtype)
         if loss == "l1":

@@ -70,7 +70,9 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
         if b.ndim == 1:
             b = b.unsqueeze(0)
         if b.shape[-1] != n or b.ndim != 2 or b.shape[0] not in (1, runs):
-            raise ValueError(f"b: expected shape (runs, {n}) or ({n},) with runs={runs} of W, got {tuple(b.shape)}")
+            raise ValueError(
+                f"b: expected shape (runs, {n}) or ({n},) with runs={runs} of W, got "
+                f"{tuple(b.shape)}")
         pre = pre + b.unsqueeze(1)
     h = sigma(pre)
     if a is None:
@@ -97,7 +99,9 @@ def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
         weights: ``[W_1, ..., W_L]``, each ``(runs, d_l, d_{l-1})`` or ``(d_l, d_{l-1})``.
     """
     if isinstance(weights, torch.Tensor) or not hasattr(weights, "__len__"):
-        raise TypeError(f"weights: expected a sequence of layer matrices [W_1, ..., W_L], got {type(weights).__name__}")
+        raise TypeError(
+            "weights: expected a sequence of layer matrices [W_1, ..., W_L], got "
+            f"{type(weights).__name__}")
     if len(weights) == 0:
         raise ValueError("weights: expected at least one layer")
     first = tensor_arg("weights[0]", weights[0], ndim=(2, 3), meaning="(runs, d_out, d_in) or (d_out, d_in)")
@@ -108,7 +112,9 @@ def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
     ]
     runs = {w.shape[0] for w in mats if w.ndim == 3} - {1}
     if len(runs) > 1:
-        raise ValueError(f"weights: layers have different runs dimensions {sorted(runs)}; expected one")
+        raise ValueError(
+            f"weights: layers have different runs dimensions {sorted(runs)}; expected "
+            "one")
     for l, w in enumerate(mats):
         if l > 0 and w.shape[-1] != mats[l - 1].shape[-2]:
             raise ValueError(

@@ -217,7 +217,9 @@ def interpolated_losses(loss: LossFn, left: torch.Tensor, right: torch.Tensor, r
     left = tensor_arg("left", left, ndim=(2,), meaning="(S, P)")
     right = tensor_arg("right", right, like=left, like_name="left", ndim=(2,), meaning="(S, P)")
     if left.shape != right.shape:
-        raise ValueError(f"right: expected the shape {tuple(left.shape)} of left, got {tuple(right.shape)}")
+        raise ValueError(
+            f"right: expected the shape {tuple(left.shape)} of left, got "
+            f"{tuple(right.shape)}")
     t = torch.linspace(0.0, 1.0, resolution + 1, dtype=left.dtype, device=left.device)
     pts = _segment_points(left, right, t)
     return _eval_loss(loss, pts.reshape(-1, left.shape[1])).view(left.shape[0], resolution + 1)
@@ -377,10 +379,14 @@ def _adam_levels(loss, theta0, targets, lr, max_iter, betas, eps, progress, desc
 def _start_points(loss, theta0) -> torch.Tensor:
     check_callable("loss", loss)
     if not isinstance(theta0, torch.Tensor) or theta0.ndim != 2:
-        raise ValueError(f"theta0: expected a tensor of shape (R, P), got {getattr(theta0, 'shape', type(theta0).__name__)}")
+        raise ValueError(
+            "theta0: expected a tensor of shape (R, P), got "
+            f"{getattr(theta0, 'shape', type(theta0).__name__)}")
     theta0 = tensor_arg("theta0", theta0)
     if theta0.shape[0] == 0 or theta0.shape[1] == 0:
-        raise ValueError(f"theta0: expected at least one row and one parameter, got shape {tuple(theta0.shape)}")
+        raise ValueError(
+            "theta0: expected at least one row and one parameter, got shape "
+            f"{tuple(theta0.shape)}")
     return theta0
 
 
@@ -797,7 +803,9 @@ def _train_curve(
         if theta.shape != a.shape:
             raise ValueError(f"init: expected the control point's shape {tuple(a.shape)}, got {tuple(theta.shape)}")
         if theta.device != a.device:
-            raise ValueError(f"init: is on {theta.device}, expected the device {a.device} of theta_a")
+            raise ValueError(
+                f"init: is on {theta.device}, expected the device {a.device} of "
+                "theta_a")
         check_finite("init", theta)
         theta = theta.clone()
     m = torch.zeros_like(theta)

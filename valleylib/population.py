@@ -62,7 +62,9 @@ def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
     if V.shape[0] < 1:
         raise ValueError(f"V: expected at least one teacher row, got shape {tuple(V.shape)}")
     if V.shape[-1] != W.shape[-1]:
-        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of {w_name}")
+        raise ValueError(
+            f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of "
+            f"{w_name}")
     check_finite("V", V)
     if bool((V.norm(dim=-1) == 0).any()):
         raise ValueError("V: every teacher row must be non-zero (a zero row contributes nothing and has no angle)")
@@ -139,11 +141,15 @@ def arccos_kernel(w, v) -> torch.Tensor:
     check_floating("w", w)
     v = tensor_arg("v", v, like=w, like_name="w")
     if w.ndim == 0 or v.ndim == 0 or w.shape[-1] != v.shape[-1]:
-        raise ValueError(f"v: expected rows (..., d) with the last dimension of w {tuple(w.shape)}, got {tuple(v.shape)}")
+        raise ValueError(
+            f"v: expected rows (..., d) with the last dimension of w {tuple(w.shape)}, got "
+            f"{tuple(v.shape)}")
     try:
         torch.broadcast_shapes(w.shape[:-1], v.shape[:-1])
     except RuntimeError:
-        raise ValueError(f"w, v: batch shapes {tuple(w.shape[:-1])} and {tuple(v.shape[:-1])} do not broadcast") from None
+        raise ValueError(
+            f"w, v: batch shapes {tuple(w.shape[:-1])} and {tuple(v.shape[:-1])} do not "
+            "broadcast") from None
     check_finite("w", w)
     # Rescale each argument by a power of two (exact) so that |w|^2 |v|^2 cannot overflow; κ is
     # homogeneous of degree one in each argument.
@@ -264,7 +270,9 @@ def monte_carlo_risk(
             check_floating(name, t)
             check_same_device(**{name: t, "W": W})
             if t.shape[-1] != rows or t.ndim > 2:
-                raise ValueError(f"{name}: expected shape (runs, {rows}) or ({rows},), got {tuple(t.shape)}")
+                raise ValueError(
+                    f"{name}: expected shape (runs, {rows}) or ({rows},), got "
+                    f"{tuple(t.shape)}")
             check_finite(name, t)
     total = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
     total2 = torch.zeros_like(total)

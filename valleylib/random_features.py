@@ -97,13 +97,17 @@ def gaussian_kernel(A, B, activation: str = "relu") -> torch.Tensor:
     A = tensor_arg("A", A)
     B = tensor_arg("B", B, like=A, like_name="A")
     if A.ndim < 2 or B.ndim < 2:
-        raise ValueError(f"A, B: expected rows (..., p, d) and (..., q, d), got shapes {tuple(A.shape)} and {tuple(B.shape)}")
+        raise ValueError(
+            f"A, B: expected rows (..., p, d) and (..., q, d), got shapes {tuple(A.shape)} and "
+            f"{tuple(B.shape)}")
     if A.shape[-1] != B.shape[-1]:
         raise ValueError(f"B: last dimension is {B.shape[-1]}, expected the input dimension d={A.shape[-1]} of A")
     try:
         torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
     except RuntimeError:
-        raise ValueError(f"A, B: batch shapes {tuple(A.shape[:-2])} and {tuple(B.shape[:-2])} do not broadcast") from None
+        raise ValueError(
+            f"A, B: batch shapes {tuple(A.shape[:-2])} and {tuple(B.shape[:-2])} do not "
+            "broadcast") from None
     if name == "relu":
         return _kernel_matrix(A, B, same=False)
     return _erf_kernel(A, B)
@@ -143,7 +147,9 @@ def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Te
     if a.ndim == 1:
         a = a.unsqueeze(0).expand(W.shape[0], -1)
     if a.shape != W.shape[:2]:
-        raise ValueError(f"a: expected shape {tuple(W.shape[:2])} (runs, n) of W, got {tuple(a.shape)}")
+        raise ValueError(
+            f"a: expected shape {tuple(W.shape[:2])} (runs, n) of W, got "
+            f"{tuple(a.shape)}")
     check_same_device(a=a, W=W)
     a = a.to(W.dtype)
     check_finite("a", a)
@@ -287,7 +293,9 @@ def least_squares_fit(features, y) -> tuple[torch.Tensor, torch.Tensor]:
     """
     Phi = tensor_arg("features", features, ndim=(3,), meaning="(runs, N, p)")
     if min(Phi.shape) == 0:
-        raise ValueError(f"features: expected at least one run, one sample and one feature, got shape {tuple(Phi.shape)}")
+        raise ValueError(
+            "features: expected at least one run, one sample and one feature, got shape "
+            f"{tuple(Phi.shape)}")
     y = as_tensor("y", y, dtype=Phi.dtype, device=Phi.device)
     check_floating("y", y)
     check_same_device(y=y, features=Phi)
@@ -371,13 +379,21 @@ def fit_power_law(p, err) -> tuple[float, float]:
     pp = as_tensor("p", p, dtype=torch.float64).detach().to("cpu", torch.float64)
     le = as_tensor("err", err, dtype=torch.float64).detach().to("cpu", torch.float64)
     if pp.ndim != 1 or pp.shape != le.shape or pp.numel() < 2:
-        raise ValueError(f"p, err: expected two 1-d sequences of the same length >= 2, got {tuple(pp.shape)} and {tuple(le.shape)}")
+        raise ValueError(
+            f"p, err: expected two 1-d sequences of the same length >= 2, got {tuple(pp.shape)} "
+            f"and {tuple(le.shape)}")
     if not bool((torch.isfinite(pp) & (pp > 0)).all()):
-        raise ValueError(f"p: every width must be a positive finite number to take its logarithm, got {pp.tolist()}")
+        raise ValueError(
+            "p: every width must be a positive finite number to take its logarithm, got "
+            f"{pp.tolist()}")
     if not bool((torch.isfinite(le) & (le > 0)).all()):
-        raise ValueError(f"err: every error must be a positive finite number to take its logarithm, got {le.tolist()}")
+        raise ValueError(
+            "err: every error must be a positive finite number to take its logarithm, got "
+            f"{le.tolist()}")
     if bool((pp == pp[0]).all()):
-        raise ValueError(f"p: expected at least two distinct widths to fit a slope, got {pp.tolist()}")
+        raise ValueError(
+            "p: expected at least two distinct widths to fit a slope, got "
+            f"{pp.tolist()}")
     lp = torch.log(pp)
     le = torch.log(le)
     A = torch.stack([lp, torch.ones_like(lp)], 1)

@@ -372,7 +372,9 @@ def classify(
         if converged.dtype != torch.bool:
             raise TypeError(f"converged: expected a boolean mask, got dtype {converged.dtype}")
         if converged.device != W.device:
-            raise ValueError(f"converged: is on {converged.device}, expected the device {W.device} of W")
+            raise ValueError(
+                f"converged: is on {converged.device}, expected the device {W.device} of "
+                "W")
         if converged.shape != conv.shape:
             raise ValueError(f"converged: expected shape {tuple(conv.shape)}, got {tuple(converged.shape)}")
         conv = conv & converged

@@ -38,7 +38,9 @@ def grad_norm(grad: torch.Tensor, kind: str = "frobenius") -> torch.Tensor:
     over the rows of the last dimension (the per-neuron norm of Safran & Shamir).
     """
     if not isinstance(grad, torch.Tensor) or grad.ndim < 1:
-        raise TypeError(f"grad: expected a tensor of shape (runs, ...), got {getattr(grad, 'shape', type(grad).__name__)}")
+        raise TypeError(
+            "grad: expected a tensor of shape (runs, ...), got "
+            f"{getattr(grad, 'shape', type(grad).__name__)}")
     if kind == "frobenius":
         return grad.flatten(1).norm(dim=1)
     if kind == "max_row":
@@ -113,7 +115,9 @@ def _check_loss_grad(loss, g, p: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name}: expected one loss per run, shape ({p.shape[0]},), got {got}")
     if not isinstance(g, torch.Tensor) or g.shape != p.shape:
         got = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
-        raise ValueError(f"{name}: expected a gradient of the parameters' shape {tuple(p.shape)}, got {got}")
+        raise ValueError(
+            f"{name}: expected a gradient of the parameters' shape {tuple(p.shape)}, got "
+            f"{got}")
 
 
 def train(
@@ -168,10 +172,14 @@ def train(
     if loss_fn is not None:
         check_callable("loss_fn", loss_fn)
     if not isinstance(params0, torch.Tensor):
-        raise TypeError(f"params0: expected a tensor of shape (runs, ...), got {type(params0).__name__}")
+        raise TypeError(
+            "params0: expected a tensor of shape (runs, ...), got "
+            f"{type(params0).__name__}")
     params0 = as_tensor("params0", params0)  # rejects meta tensors
     if params0.ndim < 2 or params0.shape[0] == 0:
-        raise ValueError(f"params0: expected a tensor of shape (runs >= 1, ...), got shape {tuple(params0.shape)}")
+        raise ValueError(
+            "params0: expected a tensor of shape (runs >= 1, ...), got shape "
+            f"{tuple(params0.shape)}")
     check_floating("params0", params0)
     check_finite("params0", params0)
     if method not in ("gd", "sgd", "adam"):

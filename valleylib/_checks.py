@@ -124,7 +124,8 @@ def check_same_device(**tensors: torch.Tensor) -> None:
 
 def check_positive_int(name: str, value, minimum: int = 1) -> int:
     """An integer ``>= minimum`` (numpy and 0-d torch integers accepted; floats, even 3.0, rejected)."""
-    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point() and value.dtype != torch.bool:
+    if (isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point()
+            and value.dtype != torch.bool):
         value = int(value)
     elif hasattr(value, "__index__") and not isinstance(value, (bool, int, torch.Tensor)):
         value = value.__index__()  # numpy integers

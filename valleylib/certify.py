@@ -46,7 +46,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_positive_float, check_positive_int
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_floating,
+    check_positive_float,
+    check_positive_int,
+)
 from .hessian import relu_population_hessian
 from .population import _teacher, relu_population_gradient, relu_population_risk
 

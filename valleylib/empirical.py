@@ -113,7 +113,7 @@ def _data(x, y, d: int, dtype, device):
 
 
 def _check_labels(loss: str, y: torch.Tensor) -> None:
-    """The logistic loss log(1 + exp(-y z)) needs labels y in {-1, +1}; 0/1 labels would be silently wrong."""
+    """The logistic loss log(1 + exp(-y z)) needs labels y in {-1, +1} (0/1 labels: silently wrong)."""
     if loss == "logistic" and not bool(((y == 1) | (y == -1)).all()):
         vals = sorted({float(v) for v in y.unique()[:5].tolist()})
         raise ValueError(f"y: the logistic loss expects labels -1 or +1, got values such as {vals}")

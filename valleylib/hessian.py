@@ -151,9 +151,11 @@ def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
     # eigvalsh reads one triangle only: a non-symmetric matrix would give the eigenvalues of another one.
     asym = (H - H.transpose(-1, -2)).abs().amax() if H.numel() else H.new_zeros(())
     scale = H.abs().amax() if H.numel() else H.new_zeros(())
-    if float(asym) > math.sqrt(torch.finfo(H.dtype).eps) * max(float(scale), torch.finfo(H.dtype).tiny):
+    fi = torch.finfo(H.dtype)
+    if float(asym) > math.sqrt(fi.eps) * max(float(scale), fi.tiny):
         raise ValueError(
-            f"H: is not symmetric (max |H - H^T| = {float(asym):.3g} against max |H| = {float(scale):.3g}); "
+            f"H: is not symmetric (max |H - H^T| = {float(asym):.3g} against max |H| = "
+            f"{float(scale):.3g}); "
             "expected symmetric matrices"
         )
     return torch.linalg.eigvalsh(H)[..., :m]

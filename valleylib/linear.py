@@ -435,7 +435,8 @@ def classify(hessian: torch.Tensor, loss: torch.Tensor, grad_norm: torch.Tensor,
     loss, grad_norm = check_per_run("hessian", hessian, loss=loss, grad_norm=grad_norm)
     global_value = check_float("global_value", global_value)
     eig_tol, grad_tol, value_tol = (check_float(n, v, minimum=0.0) for n, v in
-                                    (("eig_tol", eig_tol), ("grad_tol", grad_tol), ("value_tol", value_tol)))
+                                    (("eig_tol", eig_tol), ("grad_tol", grad_tol),
+                                     ("value_tol", value_tol)))
     evals = torch.linalg.eigvalsh(hessian)
     lam, scale = evals[..., 0], evals.abs().amax(-1).clamp_min(1.0)
     kinds = []

@@ -22,7 +22,15 @@ from typing import Sequence
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_ndim, check_same_device, tensor_arg
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_floating,
+    check_ndim,
+    check_same_device,
+    tensor_arg,
+)
 from .activations import ActivationLike, get_activation
 
 __all__ = ["two_layer", "deep_linear", "deep_linear_product"]
@@ -86,7 +94,8 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
             a = a.unsqueeze(0)
         if a.shape[-1] != n or a.ndim not in (2, 3) or a.shape[0] not in (1, runs):
             raise ValueError(
-                f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}) with runs={runs} of W, got {tuple(a.shape)}"
+                f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}) with runs={runs} of W, "
+                f"got {tuple(a.shape)}"
             )
         out = torch.einsum("rNn,rn->rN", h, a.expand(runs, n)) if a.ndim == 2 else torch.einsum("rNn,rmn->rNm", h, a.expand(runs, *a.shape[1:]))
     return out[0] if single else out
@@ -104,7 +113,8 @@ def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
             f"{type(weights).__name__}")
     if len(weights) == 0:
         raise ValueError("weights: expected at least one layer")
-    first = tensor_arg("weights[0]", weights[0], ndim=(2, 3), meaning="(runs, d_out, d_in) or (d_out, d_in)")
+    first = tensor_arg("weights[0]", weights[0], ndim=(2, 3),
+                       meaning="(runs, d_out, d_in) or (d_out, d_in)")
     mats = [first] + [
         tensor_arg(f"weights[{l}]", w, like=first, like_name="weights[0]", ndim=(2, 3),
                    meaning="(runs, d_out, d_in) or (d_out, d_in)")

@@ -89,7 +89,7 @@ def _scale(W: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _pow2_unscale(m: torch.Tensor) -> torch.Tensor:
-    """A power of two ``c`` per entry of ``m >= 0`` with ``m c`` near 1, and 1 where ``m`` is already safe (or 0)."""
+    """A power of two ``c`` per entry of ``m >= 0`` with ``m c`` near 1; 1 where ``m`` is safe (or 0)."""
     E = _SAFE_EXP.get(m.dtype, 25)
     one = torch.ones_like(m)
     safe = ((m < 2.0**E) & (m > 2.0**-E)) | (m == 0)
@@ -153,7 +153,8 @@ def arccos_kernel(w, v) -> torch.Tensor:
     check_finite("w", w)
     # Rescale each argument by a power of two (exact) so that |w|^2 |v|^2 cannot overflow; κ is
     # homogeneous of degree one in each argument.
-    cw, cv = _pow2_unscale(w.abs().amax(-1, keepdim=True)), _pow2_unscale(v.abs().amax(-1, keepdim=True))
+    cw = _pow2_unscale(w.abs().amax(-1, keepdim=True))
+    cv = _pow2_unscale(v.abs().amax(-1, keepdim=True))
     w, v = w * cw, v * cv
     dot = (w * v).sum(-1)
     tiny = torch.finfo(w.dtype).tiny

@@ -174,7 +174,8 @@ def _newton(W: torch.Tensor, V: torch.Tensor, g: torch.Tensor, gn: torch.Tensor)
     return torch.where(m, Wt, W), torch.where(m, gt, g), torch.where(acc, gnt, gn), acc
 
 
-def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor, w_name: str) -> None:
+def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor,
+                         w_name: str) -> None:
     """Reject a gradient tolerance below the rounding noise of ``W``'s dtype.
 
     The per-neuron gradient is a sum of about ``n + k`` terms of the size of the row norms, so
@@ -187,7 +188,8 @@ def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor
     floor = 4 * (W.shape[1] + V.shape[0]) * torch.finfo(W.dtype).eps * scale
     if tol < floor:
         raise ValueError(
-            f"{name}={tol:.3g} is below the rounding noise (about {floor:.1g}) of the gradient for {w_name} "
+            f"{name}={tol:.3g} is below the rounding noise (about {floor:.1g}) of the gradient "
+            f"for {w_name} "
             f"in {W.dtype}; pass {w_name} in float64 or a larger {name}"
         )
 

@@ -24,7 +24,14 @@ from typing import Callable, Literal, Optional
 
 import torch
 
-from ._checks import as_tensor, check_callable, check_finite, check_floating, check_positive_float, check_positive_int
+from ._checks import (
+    as_tensor,
+    check_callable,
+    check_finite,
+    check_floating,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["train", "TrainResult", "grad_norm", "LossGrad"]
 
@@ -236,7 +243,7 @@ def train(
             for _ in range(check_every):
                 loss, g = lg(p)
                 if total_iter == 0:  # once per call: the inner loop stays unvalidated
-                    _check_loss_grad(loss, g, p, "loss_grad" if loss_grad is not None else "loss_fn")
+                    _check_loss_grad(loss, g, p, "loss_fn" if loss_grad is None else "loss_grad")
                 gn = grad_norm(g, norm)
                 bad = ~torch.isfinite(loss) | ~torch.isfinite(gn) | (gn > divergence_threshold)
                 done = (gn <= tol) & ~bad

@@ -662,3 +662,16 @@ def test_third_derivative_bound_radius():
     assert bool((vl.third_derivative_bound(W3, V3, 1e-3) >= base).all())  # grows with the radius
     per_run = vl.third_derivative_bound(W3, V3, torch.tensor([0.0, 1e-3], dtype=f64))
     torch.testing.assert_close(per_run[0], base[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_mixed_devices_are_named():
+    cuda = torch.device("cuda")
+    with pytest.raises(ValueError, match=r"x: is on cuda"):
+        vl.two_layer(X.to(cuda), W3)
+    with pytest.raises(ValueError, match=r"\bV\b"):
+        vl.relu_population_risk(W3, V3.to(cuda))
+    with pytest.raises(ValueError, match=r"y: is on"):
+        vl.empirical_risk(EW, EA, X, Y.to(cuda))
+    risk = vl.relu_population_risk(W3.to(cuda) * 1e100, V3.to(cuda))  # the rescaling runs on the GPU too
+    torch.testing.assert_close(risk.cpu(), vl.relu_population_risk(W3 * 1e100, V3))

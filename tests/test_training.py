@@ -119,5 +119,5 @@ def test_bad_input():
         vl.train(torch.tensor([[float("nan")]]), loss_grad=lg, progress=False)
     with pytest.raises(ValueError, match="method='lbfgs'"):
         vl.train(torch.zeros(2, 2), loss_grad=lg, method="lbfgs", progress=False)
-    with pytest.raises(ValueError, match="kind='l1'"):
+    with pytest.raises(ValueError, match="norm='l1'"):
         vl.train(torch.zeros(2, 2), loss_grad=lg, norm="l1", progress=False)

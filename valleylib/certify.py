@@ -46,7 +46,14 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import batch_weights, check_positive_float
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_floating,
+    check_positive_float,
+    check_positive_int,
+)
 from .hessian import relu_population_hessian
 from .population import _teacher, relu_population_gradient, relu_population_risk
 
@@ -109,12 +116,25 @@ def third_derivative_bound(W: torch.Tensor, V: torch.Tensor, radius) -> torch.Te
 
     transcribed from ``maxthirdderivative.m`` of Safran & Shamir's code (not re-derived here).
     ``inf`` when :math:`w_{\\min} \\le 0`.
+    ``radius``: a number or one per run ``(runs,)``, finite and
+    :math:`\\ge 0` (a negative radius would understate the bound).
     """
     Wb, _ = batch_weights("W", W)
     V = _teacher(V, Wb)
     n, k = Wb.shape[1], V.shape[0]
     norms = Wb.norm(dim=-1)
-    r = torch.as_tensor(radius, dtype=Wb.dtype, device=Wb.device)
+    r = as_tensor("radius", radius, dtype=Wb.dtype, device=Wb.device)
+    check_floating("radius", r)
+    if r.ndim > 1 or (r.ndim == 1 and r.shape != (Wb.shape[0],)):
+        raise ValueError(
+            f"radius: expected a number or shape ({Wb.shape[0]},) (one per run), got "
+            f"{tuple(r.shape)}")
+    check_finite("radius", r)
+    if bool((r < 0).any()):
+        raise ValueError(
+            f"radius: expected radii >= 0, got {r.tolist()} (a negative radius understates the "
+            "bound)")
+    r = r.to(device=Wb.device, dtype=Wb.dtype)
     wmax = norms.amax(-1) + r
     wmin = norms.amin(-1) - r
     vmax = V.norm(dim=-1).max()
@@ -204,6 +224,7 @@ def family_signature(W, *, decimals: int = 6) -> torch.Tensor:
     coordinates permutes the teacher's neurons, so the risk is invariant under both permutations.
     """
     Wb, _ = batch_weights("W", W)
+    check_positive_int("decimals", decimals, minimum=0)
 
     def lexsorted(M: torch.Tensor) -> torch.Tensor:  # (R, p, q): sort within rows, then rows lexicographically
         S = torch.sort(M, dim=-1).values

@@ -5,7 +5,8 @@ Everything else follows the device and dtype of the tensors it is given.
 
 The default device is CUDA when :func:`torch.cuda.is_available` says so and the CPU
 otherwise; the environment variable ``VALLEYLIB_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``,
-...) overrides that choice.
+...) overrides that choice. Only ``cpu`` and ``cuda`` devices are accepted (``mps`` has no
+float64; ``meta`` tensors hold no data): :func:`check_device` validates a ``device`` argument.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import os
 
 import torch
 
-__all__ = ["default_device", "describe_device", "set_cpu_threads", "DEVICE_ENV"]
+__all__ = ["default_device", "describe_device", "check_device", "set_cpu_threads", "DEVICE_ENV"]
 
 #: Environment variable that overrides :func:`default_device`.
 DEVICE_ENV = "VALLEYLIB_DEVICE"
@@ -39,15 +40,53 @@ def default_device() -> torch.device:
             raise ValueError(
                 f"{DEVICE_ENV}={requested!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'"
             ) from err
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"{DEVICE_ENV}={requested!r} but CUDA is not available on this machine")
-        return device
+        return _check_usable(device, f"{DEVICE_ENV}={requested!r}")
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+#: Device types valleylib computes on (float64 everywhere: ``mps`` has none; ``meta`` holds no data).
+SUPPORTED_TYPES = ("cpu", "cuda")
+
+
+def _check_usable(device: torch.device, what: str) -> torch.device:
+    """Reject device types valleylib cannot compute on, and CUDA devices that do not exist here."""
+    if device.type not in SUPPORTED_TYPES:
+        raise ValueError(
+            f"{what}: device type {device.type!r} is not supported; expected 'cpu' or 'cuda' "
+            "(valleylib computes in float64, which mps lacks; meta tensors hold no data)"
+        )
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{what} but CUDA is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{what} but this machine has {torch.cuda.device_count()} CUDA "
+                "device(s)")
+    return device
+
+
+def check_device(name: str, device) -> torch.device | None:
+    """Validate a ``device`` argument (``None`` passes through): a name or :class:`torch.device` of a
+    supported type that exists here; a clear ``ValueError``/``TypeError`` naming ``name`` otherwise."""
+    if device is None:
+        return None
+    if isinstance(device, str):
+        try:
+            device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(
+                f"{name}={device!r} is not a torch device name; expected e.g. 'cpu' or "
+                "'cuda'") from err
+    elif not isinstance(device, torch.device):
+        raise TypeError(
+            f"{name}: expected a torch.device or a device name, got "
+            f"{type(device).__name__}")
+    return _check_usable(device, f"{name}={str(device)!r}")
 
 
 def describe_device(device: torch.device | str | None = None) -> str:
     """A one-line human description, e.g. ``'cpu (2 threads)'`` or ``'cuda:0 (NVIDIA H100)'``."""
-    device = torch.device(device) if device is not None else default_device()
+    device = default_device() if device is None else check_device("device", device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"

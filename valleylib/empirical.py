@@ -31,8 +31,20 @@ from typing import Callable, Literal, Optional
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_positive_int, check_same_device
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_dtype,
+    check_float,
+    check_floating,
+    check_ndim,
+    check_positive_int,
+    check_same_device,
+    tensor_arg,
+)
 from .activations import ActivationLike, get_activation
+from .device import check_device
 from .networks import two_layer
 from .population import arccos_kernel
 
@@ -85,10 +97,26 @@ def _data(x, y, d: int, dtype, device):
     check_ndim("y", y, (1, 2), "(N,) or (N, m)")
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y: has {y.shape[0]} samples, expected N={x.shape[0]} like x")
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples "
+            "is 0/0)")
+    check_floating("x", x)
+    check_floating("y", y)
     check_finite("x", x)
     check_finite("y", y)
     check_same_device(x=x, y=y)
+    for name, t in (("x", x), ("y", y)):
+        if device is not None and t.device != torch.device(device):
+            raise ValueError(f"{name}: is on {t.device}, expected the device {device} of W")
     return x.to(dtype), y.to(dtype)
+
+
+def _check_labels(loss: str, y: torch.Tensor) -> None:
+    """The logistic loss log(1 + exp(-y z)) needs labels y in {-1, +1} (0/1 labels: silently wrong)."""
+    if loss == "logistic" and not bool(((y == 1) | (y == -1)).all()):
+        vals = sorted({float(v) for v in y.unique()[:5].tolist()})
+        raise ValueError(f"y: the logistic loss expects labels -1 or +1, got values such as {vals}")
 
 
 def empirical_risk(W, a, x, y, *, activation: ActivationLike = "quadratic", loss: Loss = "square") -> torch.Tensor:
@@ -107,6 +135,7 @@ def empirical_risk(W, a, x, y, *, activation: ActivationLike = "quadratic", loss
     fn = _loss(loss)
     Wb, single = batch_weights("W", W)
     x, y = _data(x, y, Wb.shape[-1], Wb.dtype, Wb.device)
+    _check_labels(loss, y)
     pred = two_layer(x, Wb, a, activation=activation)
     if pred.ndim == 2 and y.ndim != 1:
         raise ValueError(f"y: expected shape (N,) for a one-output network, got {tuple(y.shape)}")
@@ -157,6 +186,7 @@ def output_layer_minimum(W, x, y, *, activation: ActivationLike = "quadratic", l
     x, y = _data(x, y, Wb.shape[-1], Wb.dtype, Wb.device)
     if y.ndim != 1:
         raise ValueError(f"y: expected shape (N,) (one output), got {tuple(y.shape)}")
+    _check_labels(loss, y)
     sigma = get_activation(activation)
     Phi = sigma(torch.matmul(x, Wb.transpose(-1, -2)))  # (runs, N, n)
     N = x.shape[0]
@@ -222,7 +252,8 @@ def function_space_minimum(x, y, activation: ActivationLike, *, loss: Loss = "sq
     sigma = get_activation(activation)
     if not sigma.is_polynomial:
         raise ValueError(f"activation={sigma.name!r}: the function-space minimum is implemented for polynomial activations")
-    x = as_tensor("x", x)
+    x = tensor_arg("x", x, ndim=(2,), meaning="(N, d)")
+    _loss(loss)
     degrees = [k for k, c in enumerate(sigma.coefficients) if c != 0]
     Psi = polynomial_features(x, degrees)
     # The monomials act as a linear "activation" on the features: reuse the output-layer solver.
@@ -238,10 +269,12 @@ def success_fraction(final_risk, minimum: float, *, rtol: float = 1e-3, atol: fl
     0.6666666666666666
     """
     r = as_tensor("final_risk", final_risk)
+    check_floating("final_risk", r)
     if r.ndim != 1 or r.numel() == 0:
         raise ValueError(f"final_risk: expected a non-empty 1-d tensor of risks, got shape {tuple(r.shape)}")
-    if not math.isfinite(minimum):
-        raise ValueError(f"minimum={minimum!r}: expected a finite number")
+    minimum = check_float("minimum", minimum)
+    rtol = check_float("rtol", rtol, minimum=0.0)
+    atol = check_float("atol", atol, minimum=0.0)
     ok = torch.isfinite(r) & (r - minimum <= atol + rtol * abs(minimum))
     return float(ok.double().mean())
 
@@ -265,10 +298,8 @@ def descent_path(W0, a0, x, y, *, activation: ActivationLike, steps: int = 20, s
         dict with ``t`` (path parameter in [0, 3]), ``risk`` along the path, ``phase`` boundaries,
         ``rank_before``/``rank_after``, and the end point ``W``, ``a`` (square loss).
     """
-    W0 = as_tensor("W0", W0)
-    check_ndim("W0", W0, (2,), "(n, d) (one network)")
-    a0 = as_tensor("a0", a0, dtype=W0.dtype, device=W0.device)
-    check_ndim("a0", a0, (1,), "(n,)")
+    W0 = tensor_arg("W0", W0, ndim=(2,), meaning="(n, d) (one network)")
+    a0 = tensor_arg("a0", a0, like=W0, like_name="W0", ndim=(1,), meaning="(n,)")
     if a0.shape[0] != W0.shape[0]:
         raise ValueError(f"a0: has {a0.shape[0]} entries, expected n={W0.shape[0]}")
     check_positive_int("steps", steps, minimum=2)
@@ -349,6 +380,8 @@ def relu_valley_sampler(d: int, n: int, alpha: float, beta: float) -> Callable[[
     """
     check_positive_int("d", d, minimum=3)
     check_positive_int("n", n, minimum=2)
+    alpha = check_float("alpha", alpha)
+    beta = check_float("beta", beta)
     if n > d - 1:
         raise ValueError(f"n={n}: the construction needs 2 <= n <= d - 1 = {d - 1}")
 
@@ -367,7 +400,8 @@ def relu_valley_points(d: int, n: int, alpha: float, beta: float, *, dtype=torch
     """``(W_bad, a_bad, W_good, a_good)``: units :math:`e_1..e_n` with weights :math:`\\alpha`, and
     units :math:`e_1..e_{n-1}, e_d` with weights :math:`(\\alpha, \\dots, \\alpha, -\\beta)`."""
     relu_valley_sampler(d, n, alpha, beta)  # validates
-    I = torch.eye(d, dtype=dtype, device=device)
+    check_dtype("dtype", dtype)
+    I = torch.eye(d, dtype=dtype, device=check_device("device", device))
     W_bad = I[:n].clone()
     a_bad = torch.full((n,), float(alpha), dtype=dtype, device=device)
     W_good = torch.cat([I[: n - 1], I[-1:]], 0)
@@ -395,7 +429,16 @@ def relu_valley_risk(W, a, alpha: float, beta: float, *, n_target: Optional[int]
         n_target: the number of teacher units :math:`[x_j]_+` (default: the width of ``W``).
     """
     Wb, single = batch_weights("W", W)
+    alpha = check_float("alpha", alpha)
+    beta = check_float("beta", beta)
+    if Wb.shape[-1] < 2:
+        raise ValueError(
+            "W: expected input dimension d >= 2 (the last coordinate is the second branch), got "
+            f"{Wb.shape[-1]}")
     a = as_tensor("a", a, dtype=Wb.dtype, device=Wb.device)
+    check_floating("a", a)
+    check_same_device(a=a, W=Wb)
+    a = a.to(Wb.dtype)
     if a.ndim == 1:
         a = a.unsqueeze(0)
     if a.shape[-1] != Wb.shape[1] or a.ndim != 2:

@@ -48,8 +48,8 @@ import math
 
 import torch
 
-from ._checks import batch_weights
-from .population import _teacher
+from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_positive_int
+from .population import _scale, _teacher
 
 __all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue"]
 
@@ -97,13 +97,14 @@ def relu_population_hessian(W, V) -> torch.Tensor:
     V = _teacher(V, W)
     if bool((W.norm(dim=-1) == 0).any()):
         raise ValueError("W: a student row is zero; the risk is not twice differentiable there (expected non-zero rows)")
+    W, Vs, _ = _scale(W, V)  # the Hessian is homogeneous of degree 0: no scaling back
     R, n, d = W.shape
     two_pi = 2 * math.pi
     eye = torch.eye(d, dtype=W.dtype, device=W.device)
     Wb, u_ww, c_ww, s_ww, th_ww = _pair_terms(W, W)
-    _, u_wv, _, s_wv, _ = _pair_terms(W, V.unsqueeze(0).expand(R, -1, -1))
+    _, u_wv, _, s_wv, _ = _pair_terms(W, Vs)
     nw = W.norm(dim=-1)  # (R, n)
-    nv = V.norm(dim=-1)  # (k,)
+    nv = Vs.norm(dim=-1).unsqueeze(-2)  # (R, 1, k)
     off = ~torch.eye(n, dtype=torch.bool, device=W.device)
     # h1 coefficients: |v| sin θ / (2π |w|)
     c1_ww = torch.where(off, nw.unsqueeze(-2) * s_ww, torch.zeros_like(s_ww)) / (two_pi * nw.unsqueeze(-1))
@@ -130,11 +131,33 @@ def relu_population_hessian(W, V) -> torch.Tensor:
 
 
 def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
-    """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``."""
-    if not isinstance(H, torch.Tensor) or H.ndim < 2 or H.shape[-1] != H.shape[-2]:
-        raise ValueError(f"H: expected a tensor of square matrices (..., N, N), got {getattr(H, 'shape', type(H))}")
+    """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``.
+
+    Raises:
+        ValueError: if ``H`` is not symmetric to :math:`\sqrt{\varepsilon}` relative to its largest
+            entry (``eigvalsh`` would read one triangle and return another matrix's eigenvalues), or
+            has non-finite entries.
+    """
+    H = as_tensor("H", H)
+    if H.ndim < 2 or H.shape[-1] != H.shape[-2] or H.shape[-1] == 0:
+        raise ValueError(
+            "H: expected a tensor of square matrices (..., N, N) with N >= 1, got shape "
+            f"{tuple(H.shape)}")
+    check_floating("H", H)
+    check_finite("H", H)
+    check_positive_int("m", m)
     if not 1 <= m <= H.shape[-1]:
         raise ValueError(f"m={m!r}: expected an integer between 1 and N={H.shape[-1]}")
+    # eigvalsh reads one triangle only: a non-symmetric matrix would give the eigenvalues of another one.
+    asym = (H - H.transpose(-1, -2)).abs().amax() if H.numel() else H.new_zeros(())
+    scale = H.abs().amax() if H.numel() else H.new_zeros(())
+    fi = torch.finfo(H.dtype)
+    if float(asym) > math.sqrt(fi.eps) * max(float(scale), fi.tiny):
+        raise ValueError(
+            f"H: is not symmetric (max |H - H^T| = {float(asym):.3g} against max |H| = "
+            f"{float(scale):.3g}); "
+            "expected symmetric matrices"
+        )
     return torch.linalg.eigvalsh(H)[..., :m]
 
 
@@ -144,8 +167,7 @@ def hessian_min_eigenvalue(W, V, *, chunk: int = 256) -> torch.Tensor:
     Computed in chunks of ``chunk`` runs to bound memory (the Hessians hold ``runs * (n d)^2`` numbers).
     """
     Wb, single = batch_weights("W", W)
-    if not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk={chunk!r}: expected a positive integer")
+    check_positive_int("chunk", chunk)
     out = [smallest_eigenvalues(relu_population_hessian(Wb[s : s + chunk], V))[..., 0] for s in range(0, Wb.shape[0], chunk)]
-    lam = torch.cat(out)
+    lam = torch.cat(out) if out else Wb.new_zeros(0)  # an empty batch gives an empty result
     return lam[0] if single else lam

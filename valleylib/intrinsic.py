@@ -59,14 +59,15 @@ notation, where ``n`` is the input dimension.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
 
-from ._checks import check_positive_int
+from ._checks import as_tensor, check_positive_int
 from .activations import ACTIVATIONS, Activation, ActivationLike, get_activation
-from .device import default_device
+from .device import check_device, default_device
 
 __all__ = [
     "intrinsic_dimension",
@@ -98,9 +99,9 @@ def polynomial_dimension(degrees, d: int) -> int:
     >>> polynomial_dimension([0, 1, 2, 3], 2)   # every polynomial of degree <= 3 in 2 variables
     10
     """
-    check_positive_int("n (the input dimension)", d)
+    check_positive_int("d", d)
     try:
-        degs = sorted({int(k) for k in degrees})
+        degs = sorted({operator.index(k) for k in degrees})  # 1.5 is rejected, not truncated
     except (TypeError, ValueError) as err:
         raise TypeError(f"degrees: expected a sequence of integers, got {degrees!r}") from err
     if not degs:
@@ -219,7 +220,7 @@ def feature_matrix(
     check_positive_int("n (the input dimension)", n)
     check_positive_int("directions", directions)
     check_positive_int("samples", samples)
-    dev = torch.device(device) if device is not None else default_device()
+    dev = check_device("device", device) if device is not None else default_device()
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     W = (torch.randn(directions, n, generator=gen, dtype=dtype) / math.sqrt(n)).to(dev)
     X = torch.randn(samples, n, generator=gen, dtype=dtype).to(dev)
@@ -234,6 +235,7 @@ def numerical_rank(F: torch.Tensor) -> tuple[int, torch.Tensor, float]:
     """
     if not isinstance(F, torch.Tensor) or F.ndim != 2 or not F.is_floating_point():
         raise ValueError(f"F: expected a 2-d floating-point tensor, got {getattr(F, 'shape', type(F))}")
+    as_tensor("F", F)  # rejects meta tensors
     if not bool(torch.isfinite(F).all()):
         raise ValueError("F: contains non-finite values; the activation overflowed on the random features")
     s = torch.linalg.svdvals(F)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._checks import check_callable, check_float, tensor_arg
+
 __all__ = ["sublevel_components", "SublevelComponents", "grid_evaluate"]
 
 
@@ -48,12 +50,26 @@ def sublevel_components(values, level: float, global_mask=None) -> SublevelCompo
     >>> c.count, c.spurious
     (2, (1,))
     """
-    vals = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=float)
+    if isinstance(values, torch.Tensor):
+        if values.device.type == "meta":
+            raise ValueError(
+                "values: is on the meta device (a shape without data); expected a tensor on cpu or "
+                "cuda")
+        vals = values.detach().cpu().numpy()
+    else:
+        try:
+            vals = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                "values: expected a 2-D array of numbers, got "
+                f"{type(values).__name__}") from err
+    if vals.dtype.kind not in "fiu":
+        raise TypeError(f"values: expected real numbers, got dtype {vals.dtype}")
     if vals.ndim != 2 or min(vals.shape) < 1:
         raise ValueError(f"values: expected a 2-D grid of shape (H, W), got shape {vals.shape}")
     if not np.isfinite(vals).all():
         raise ValueError("values: contains NaN or inf; expected finite loss values")
-    level = float(level)
+    level = check_float("level", level)
     if global_mask is None:
         vmin = vals.min()
         global_mask = vals <= vmin + 1e-12 * max(1.0, abs(vmin))
@@ -99,11 +115,20 @@ def grid_evaluate(fn, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(len(ys), len(xs))`` tensor: row ``i`` is ``y = ys[i]`` (the layout of ``imshow``/``contour``).
     """
-    if xs.ndim != 1 or ys.ndim != 1:
-        raise ValueError(f"xs, ys: expected 1-D tensors, got shapes {tuple(xs.shape)} and {tuple(ys.shape)}")
+    check_callable("fn", fn)
+    xs = tensor_arg("xs", xs)
+    ys = tensor_arg("ys", ys, like=xs, like_name="xs")
+    if xs.ndim != 1 or ys.ndim != 1 or xs.numel() == 0 or ys.numel() == 0:
+        raise ValueError(
+            f"xs, ys: expected non-empty 1-D tensors, got shapes {tuple(xs.shape)} and "
+            f"{tuple(ys.shape)}")
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
     pts = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=-1)
     out = fn(pts)
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"fn: expected a tensor of losses of shape ({pts.shape[0]},), got "
+            f"{type(out).__name__}")
     if out.shape != (pts.shape[0],):
         raise ValueError(f"fn: expected losses of shape ({pts.shape[0]},), got {tuple(out.shape)}")
     return out.reshape(gx.shape)

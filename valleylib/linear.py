@@ -63,7 +63,17 @@ from typing import Optional, Sequence
 
 import torch
 
-from ._checks import as_tensor, check_finite, check_floating, check_ndim, check_positive_int, check_same_device
+from ._checks import (
+    as_tensor,
+    check_finite,
+    check_float,
+    check_floating,
+    check_ndim,
+    check_per_run,
+    check_positive_int,
+    check_same_device,
+    tensor_arg,
+)
 
 __all__ = [
     "Whitened",
@@ -433,6 +443,12 @@ def classify(hessian: torch.Tensor, loss: torch.Tensor, grad_norm: torch.Tensor,
     :math:`\\lambda_{\\min}(\\nabla^2 f) < -` ``eig_tol`` :math:`\\cdot\\max(1, \\|\\nabla^2 f\\|_2)`; otherwise
     a *non-strict saddle*.
     """
+    hessian = tensor_arg("hessian", hessian, ndim=(3,), meaning="(runs, P, P)")
+    loss, grad_norm = check_per_run("hessian", hessian, loss=loss, grad_norm=grad_norm)
+    global_value = check_float("global_value", global_value)
+    eig_tol, grad_tol, value_tol = (check_float(n, v, minimum=0.0) for n, v in
+                                    (("eig_tol", eig_tol), ("grad_tol", grad_tol),
+                                     ("value_tol", value_tol)))
     evals = torch.linalg.eigvalsh(hessian)
     lam, scale = evals[..., 0], evals.abs().amax(-1).clamp_min(1.0)
     kinds = []
@@ -642,6 +658,7 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
             "two components (det K > 0 and det K < 0)"
         )
     t = as_tensor("ts", ts, dtype=X.dtype, device=X.device).reshape(-1, 1, 1)
+    check_finite("ts", t)
     w = whiten(X, Y)
     Pstar = w.C @ torch.linalg.inv(w.S)
     scale = max(float(Pstar.norm()), torch.finfo(X.dtype).tiny)

@@ -33,9 +33,9 @@ from typing import Optional, Sequence
 
 import torch
 
-from ._checks import batch_weights, check_positive_float, check_positive_int
+from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
 from .hessian import hessian_min_eigenvalue
-from .population import relu_population_risk
+from .population import _teacher, relu_population_risk
 from .random_features import _erf_kernel, _kernel_name, gaussian_risk, random_features_fit
 from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
 from .scorecard import wilson_interval
@@ -128,6 +128,12 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
     global minimum). For the others: ``stall`` if not converged; else ``spurious`` when the Hessian
     is positive definite and ``saddle`` otherwise (ReLU: closed-form Hessian; erf: autograd).
     """
+    if not isinstance(end, Descent):
+        raise TypeError(
+            "end: expected the Descent returned by descend(), got "
+            f"{type(end).__name__}")
+    V = _teacher(V, end.W)
+    risk_threshold = check_positive_float("risk_threshold", risk_threshold)
     risk = end.risk
     high = risk >= risk_threshold
     conv_high = high & end.converged
@@ -210,7 +216,8 @@ def width_sweep(
     import time
 
     check_positive_int("runs", runs)
-    widths = [check_positive_int("widths[i]", int(n)) for n in widths]
+    V = _teacher(V, tensor_arg("V", V, ndim=(2,), meaning="(k, d)"))
+    widths = [check_positive_int(f"widths[{i}]", n) for i, n in enumerate(widths)]
     rows = []
     for n in widths:
         t0 = time.perf_counter()
@@ -258,7 +265,7 @@ def _match_rows(W: torch.Tensor, V: torch.Tensor, candidates: torch.Tensor) -> t
 def _start(W0, V, points: int, why: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate a batch of ReLU starts against a teacher of width ``k <= n``."""
     W0, _ = batch_weights("W0", W0)
-    V = V.to(W0.dtype)
+    V = _teacher(V, W0, "W0")
     n, k = W0.shape[1], V.shape[0]
     if n < k:
         raise ValueError(f"W0: width n={n} is below the teacher width k={k}; {why}")

@@ -30,9 +30,19 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
-from ._checks import as_tensor, check_finite, check_floating, check_ndim, check_positive_int
+from ._checks import (
+    as_tensor,
+    check_dtype,
+    check_finite,
+    check_floating,
+    check_ndim,
+    check_positive_float,
+    check_positive_int,
+    check_same_device,
+    tensor_arg,
+)
 from .activations import ActivationLike, get_activation
-from .device import default_device
+from .device import check_device, default_device
 from .networks import two_layer
 
 __all__ = [
@@ -93,10 +103,24 @@ def mlp_forward(
         ``(runs, N, widths[-1])``.
     """
     w = _check_widths(widths)
+    theta = tensor_arg("theta", theta)
     if theta.ndim != 2 or theta.shape[1] != mlp_num_params(w):
         raise ValueError(f"theta: expected shape (runs, {mlp_num_params(w)}) for widths {w}, got {tuple(theta.shape)}")
+    x = as_tensor("x", x, dtype=theta.dtype, device=theta.device)
+    check_floating("x", x)
     if x.ndim != 2 or x.shape[1] != w[0]:
         raise ValueError(f"x: expected shape (N, {w[0]}), got {tuple(x.shape)}")
+    if x.device != theta.device:
+        raise ValueError(f"x: is on {x.device}, expected the device {theta.device} of theta")
+    check_finite("x", x)
+    get_activation(activation)
+    if output_activation is not None:
+        get_activation(output_activation)
+    return _forward(theta, x, w, activation, output_activation)
+
+
+def _forward(theta, x, w, activation, output_activation) -> torch.Tensor:
+    """:func:`mlp_forward` without validation (the training loops call it at every step)."""
     rho = get_activation(activation)
     mats = _unflatten(theta, w)
     h = x.to(theta.dtype).unsqueeze(0).expand(theta.shape[0], -1, -1)
@@ -136,16 +160,27 @@ def mlp_loss(
     check_ndim("y", y, (2,), f"(N, {w[-1]})")
     if x.shape[1] != w[0] or y.shape[1] != w[-1] or x.shape[0] != y.shape[0]:
         raise ValueError(f"x {tuple(x.shape)} and y {tuple(y.shape)} do not fit widths {w} (expected (N, {w[0]}) and (N, {w[-1]}))")
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"x: expected at least one sample, got shape {tuple(x.shape)} (a mean over no samples "
+            "is 0/0)")
     check_finite("x", x)
     check_finite("y", y)
+    check_same_device(x=x, y=y)
     if loss not in ("l1", "mse"):
         raise ValueError(f"loss={loss!r}: expected 'l1' or 'mse'")
     get_activation(activation)
     if output_activation is not None:
         get_activation(output_activation)
 
+    num_params = mlp_num_params(w)
+
     def fn(theta: torch.Tensor) -> torch.Tensor:
-        out = mlp_forward(theta, x, w, activation, output_activation)
+        if theta.ndim != 2 or theta.shape[1] != num_params:  # shapes only: no device sync per step
+            raise ValueError(
+                f"theta: expected shape (runs, {num_params}) for widths {w}, got "
+                f"{tuple(theta.shape)}")
+        out = _forward(theta, x, w, activation, output_activation)
         err = out - y.to(out.dtype)
         if loss == "l1":
             return err.abs().mean(dim=(1, 2))
@@ -171,7 +206,12 @@ def mlp_init(
     """
     check_positive_int("runs", runs)
     w = _check_widths(widths)
-    device = torch.device(device) if device is not None else default_device()
+    check_dtype("dtype", dtype)
+    device = check_device("device", device) if device is not None else default_device()
+    if scale is not None:
+        scale = check_positive_float("scale", scale)
+    if distribution not in ("uniform", "normal"):
+        raise ValueError(f"distribution={distribution!r}: expected 'uniform' or 'normal'")
     parts = []
     for fan_in, fan_out in zip(w[:-1], w[1:]):
         s = (1.0 / math.sqrt(fan_in)) if scale is None else float(scale)
@@ -221,10 +261,11 @@ def polynomial_task(target: str, samples: int = 10_000, *, seed: int = 0, dtype=
     Args:
         target: ``"quadratic"`` (:math:`0.5x^2 + 0.25x + 0.1`) or ``"cubic"`` (:math:`8x^3 - 10x^2 + 3x`).
     """
-    if target not in POLYNOMIAL_TARGETS:
+    if not isinstance(target, str) or target not in POLYNOMIAL_TARGETS:
         raise ValueError(f"target={target!r}: expected one of {sorted(POLYNOMIAL_TARGETS)}")
     check_positive_int("samples", samples)
-    device = torch.device(device) if device is not None else default_device()
+    check_dtype("dtype", dtype)
+    device = check_device("device", device) if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(samples, 1, generator=g, dtype=dtype).to(device)
     y = POLYNOMIAL_TARGETS[target](x)
@@ -250,7 +291,8 @@ def teacher_student_task(
     """
     for name, v in (("d", d), ("k", k), ("n", n), ("samples", samples)):
         check_positive_int(name, v)
-    device = torch.device(device) if device is not None else default_device()
+    check_dtype("dtype", dtype)
+    device = check_device("device", device) if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     V = torch.randn(k, d, generator=g, dtype=dtype)
     V = V / V.norm(dim=1, keepdim=True)
@@ -285,7 +327,8 @@ def cyclic_task(
         ``(task, theta, theta_permuted)``, both parameter vectors of shape ``(12,)`` with loss 0.
     """
     rho = get_activation(activation)
-    device = torch.device(device) if device is not None else default_device()
+    check_dtype("dtype", dtype)
+    device = check_device("device", device) if device is not None else default_device()
     ang = torch.tensor([0.0, 2 * math.pi / 3, 4 * math.pi / 3], dtype=dtype)
     X = torch.stack([torch.cos(ang), torch.sin(ang)], dim=1)  # (3, 2), rows x_1..x_3
     Y = X.roll(-1, dims=0)  # x_j -> x_{j+1}

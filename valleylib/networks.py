@@ -22,15 +22,23 @@ from typing import Sequence
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_same_device
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_floating,
+    check_ndim,
+    check_same_device,
+    tensor_arg,
+)
 from .activations import ActivationLike, get_activation
 
 __all__ = ["two_layer", "deep_linear", "deep_linear_product"]
 
 
-def _inputs(x, runs: int, d: int) -> torch.Tensor:
-    x = as_tensor("x", x)
-    check_ndim("x", x, (2, 3), "(N, d) or (runs, N, d)")
+def _inputs(x, W: torch.Tensor) -> torch.Tensor:
+    runs, d = W.shape[0], W.shape[-1]
+    x = tensor_arg("x", x, like=W, ndim=(2, 3), meaning="(N, d) or (runs, N, d)")
     if x.shape[-1] != d:
         raise ValueError(f"x: last dimension is {x.shape[-1]}, expected the input dimension d={d} of W")
     if x.ndim == 3 and x.shape[0] not in (1, runs):
@@ -59,26 +67,36 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
     sigma = get_activation(activation)
     W, single = batch_weights("W", W)
     runs, n, d = W.shape
-    x = _inputs(x, runs, d)
-    check_same_device(x=x, W=W)
+    x = _inputs(x, W)
     pre = torch.matmul(x, W.transpose(-1, -2))  # (runs, N, n)
     if b is not None:
-        b = as_tensor("b", b).to(W.dtype)
+        b = as_tensor("b", b, dtype=W.dtype, device=W.device)
+        check_floating("b", b)
+        check_same_device(b=b, W=W)
+        b = b.to(W.dtype)
+        check_finite("b", b)
         if b.ndim == 1:
             b = b.unsqueeze(0)
-        if b.shape[-1] != n or b.ndim != 2:
-            raise ValueError(f"b: expected shape (runs, {n}) or ({n},), got {tuple(b.shape)}")
+        if b.shape[-1] != n or b.ndim != 2 or b.shape[0] not in (1, runs):
+            raise ValueError(
+                f"b: expected shape (runs, {n}) or ({n},) with runs={runs} of W, got "
+                f"{tuple(b.shape)}")
         pre = pre + b.unsqueeze(1)
     h = sigma(pre)
     if a is None:
         out = h.sum(-1)
     else:
-        a = as_tensor("a", a).to(W.dtype)
+        a = as_tensor("a", a, dtype=W.dtype, device=W.device)
+        check_same_device(a=a, W=W)
+        a = a.to(W.dtype)
         check_finite("a", a)
         if a.ndim == 1:
             a = a.unsqueeze(0)
-        if a.shape[-1] != n or a.ndim not in (2, 3):
-            raise ValueError(f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}), got {tuple(a.shape)}")
+        if a.shape[-1] != n or a.ndim not in (2, 3) or a.shape[0] not in (1, runs):
+            raise ValueError(
+                f"a: expected shape (runs, {n}), ({n},) or (runs, m, {n}) with runs={runs} of W, "
+                f"got {tuple(a.shape)}"
+            )
         out = torch.einsum("rNn,rn->rN", h, a.expand(runs, n)) if a.ndim == 2 else torch.einsum("rNn,rmn->rNm", h, a.expand(runs, *a.shape[1:]))
     return out[0] if single else out
 
@@ -89,11 +107,25 @@ def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
     Args:
         weights: ``[W_1, ..., W_L]``, each ``(runs, d_l, d_{l-1})`` or ``(d_l, d_{l-1})``.
     """
+    if isinstance(weights, torch.Tensor) or not hasattr(weights, "__len__"):
+        raise TypeError(
+            "weights: expected a sequence of layer matrices [W_1, ..., W_L], got "
+            f"{type(weights).__name__}")
     if len(weights) == 0:
         raise ValueError("weights: expected at least one layer")
-    mats = [as_tensor(f"weights[{l}]", w) for l, w in enumerate(weights)]
+    first = tensor_arg("weights[0]", weights[0], ndim=(2, 3),
+                       meaning="(runs, d_out, d_in) or (d_out, d_in)")
+    mats = [first] + [
+        tensor_arg(f"weights[{l}]", w, like=first, like_name="weights[0]", ndim=(2, 3),
+                   meaning="(runs, d_out, d_in) or (d_out, d_in)")
+        for l, w in enumerate(weights) if l > 0
+    ]
+    runs = {w.shape[0] for w in mats if w.ndim == 3} - {1}
+    if len(runs) > 1:
+        raise ValueError(
+            f"weights: layers have different runs dimensions {sorted(runs)}; expected "
+            "one")
     for l, w in enumerate(mats):
-        check_ndim(f"weights[{l}]", w, (2, 3), "(runs, d_out, d_in) or (d_out, d_in)")
         if l > 0 and w.shape[-1] != mats[l - 1].shape[-2]:
             raise ValueError(
                 f"weights[{l}]: input size {w.shape[-1]} does not match the output size {mats[l - 1].shape[-2]} of weights[{l - 1}]"
@@ -110,8 +142,7 @@ def deep_linear(x, weights: Sequence[torch.Tensor]) -> torch.Tensor:
     Returns ``(runs, N, d_L)`` (or ``(N, d_L)`` for unbatched weights).
     """
     prod = deep_linear_product(weights)
-    x = as_tensor("x", x)
-    check_ndim("x", x, (2,), "(N, d_0)")
+    x = tensor_arg("x", x, like=prod, like_name="weights", ndim=(2,), meaning="(N, d_0)")
     if x.shape[-1] != prod.shape[-1]:
         raise ValueError(f"x: last dimension is {x.shape[-1]}, expected d_0={prod.shape[-1]}")
     return torch.matmul(x, prod.transpose(-1, -2))

@@ -47,7 +47,15 @@ from typing import Any, Callable, Literal, Optional, Sequence
 
 import torch
 
-from ._checks import as_tensor, check_finite, check_floating, check_positive_float, check_positive_int
+from ._checks import (
+    as_tensor,
+    check_callable,
+    check_finite,
+    check_floating,
+    check_positive_float,
+    check_positive_int,
+    tensor_arg,
+)
 from .training import _progress_bar
 
 __all__ = [
@@ -181,6 +189,7 @@ def _eval_loss(loss: LossFn, points: torch.Tensor, chunk: int = 1 << 16) -> torc
 
 def path_length(nodes: torch.Tensor) -> float:
     """Euclidean length :math:`\\sum_i \\|\\theta_{i+1} - \\theta_i\\|_2` of a polygon ``(B, P)``."""
+    nodes = tensor_arg("nodes", nodes)
     if nodes.ndim != 2 or nodes.shape[0] < 2:
         raise ValueError(f"nodes: expected shape (B >= 2, P), got {tuple(nodes.shape)}")
     return float((nodes[1:] - nodes[:-1]).norm(dim=1).sum())
@@ -204,6 +213,13 @@ def interpolated_losses(loss: LossFn, left: torch.Tensor, right: torch.Tensor, r
         ``(S, resolution + 1)``.
     """
     check_positive_int("resolution", resolution)
+    check_callable("loss", loss)
+    left = tensor_arg("left", left, ndim=(2,), meaning="(S, P)")
+    right = tensor_arg("right", right, like=left, like_name="left", ndim=(2,), meaning="(S, P)")
+    if left.shape != right.shape:
+        raise ValueError(
+            f"right: expected the shape {tuple(left.shape)} of left, got "
+            f"{tuple(right.shape)}")
     t = torch.linspace(0.0, 1.0, resolution + 1, dtype=left.dtype, device=left.device)
     pts = _segment_points(left, right, t)
     return _eval_loss(loss, pts.reshape(-1, left.shape[1])).view(left.shape[0], resolution + 1)
@@ -243,6 +259,13 @@ def _result(
     if profile is None:
         profile = _polygon_profile(loss, nodes, resolution)
     ppos, prof, node_losses = profile
+    if not bool(torch.isfinite(prof).all()):
+        bad = int((~torch.isfinite(prof)).sum())
+        where = float(ppos[~torch.isfinite(prof)][0]) if ppos.shape == prof.shape else float("nan")
+        raise ValueError(
+            f"loss: non-finite value (NaN or inf) at {bad} point(s) along the {method} path (first at "
+            f"t = {where:.3g} of its length); expected a finite loss everywhere between the end points"
+        )
     L = path_length(nodes) if length is None else length
     dist = float((nodes[-1] - nodes[0]).norm())
     max_loss = float(prof.max())
@@ -301,6 +324,11 @@ def _adam_levels(loss, theta0, targets, lr, max_iter, betas, eps, progress, desc
     try:
         for it in range(max_iter + 1):
             value, g = _loss_and_grad(loss, p)
+            if it == 0 and value.shape != (p.shape[0],):  # once per call
+                raise ValueError(
+                    f"loss: expected a batched loss returning shape ({p.shape[0]},) for theta of shape "
+                    f"{tuple(p.shape)}, got {tuple(value.shape)}"
+                )
             count[idx] += 1
             if not bool(torch.isfinite(value).all()):
                 raise ValueError("loss: non-finite value (NaN or inf) while training; expected a finite loss (try a smaller lr)")
@@ -348,6 +376,20 @@ def _adam_levels(loss, theta0, targets, lr, max_iter, betas, eps, progress, desc
     return out, out_loss, evals, reached
 
 
+def _start_points(loss, theta0) -> torch.Tensor:
+    check_callable("loss", loss)
+    if not isinstance(theta0, torch.Tensor) or theta0.ndim != 2:
+        raise ValueError(
+            "theta0: expected a tensor of shape (R, P), got "
+            f"{getattr(theta0, 'shape', type(theta0).__name__)}")
+    theta0 = tensor_arg("theta0", theta0)
+    if theta0.shape[0] == 0 or theta0.shape[1] == 0:
+        raise ValueError(
+            "theta0: expected at least one row and one parameter, got shape "
+            f"{tuple(theta0.shape)}")
+    return theta0
+
+
 def train_to_level(
     loss: LossFn,
     theta0: torch.Tensor,
@@ -376,13 +418,15 @@ def train_to_level(
     Returns:
         ``(theta, loss, grad_evals, reached)``, each with a leading ``R``.
     """
-    if not isinstance(theta0, torch.Tensor) or theta0.ndim != 2:
-        raise ValueError(f"theta0: expected a tensor of shape (R, P), got {getattr(theta0, 'shape', type(theta0).__name__)}")
-    target = torch.as_tensor(target, dtype=theta0.dtype, device=theta0.device)
+    theta0 = _start_points(loss, theta0)
+    target = as_tensor("target", target, dtype=theta0.dtype, device=theta0.device)
+    check_floating("target", target)
     if target.ndim == 0:
         target = target.expand(theta0.shape[0])
     if target.shape != (theta0.shape[0],):
         raise ValueError(f"target: expected a number or shape ({theta0.shape[0]},), got {tuple(target.shape)}")
+    check_finite("target", target)
+    target = target.to(device=theta0.device, dtype=theta0.dtype)
     out, out_loss, evals, reached = _adam_levels(loss, theta0, target.unsqueeze(1), lr, max_iter, betas, eps, progress, desc)
     return out[0], out_loss[0], evals[0], reached[0]
 
@@ -409,8 +453,9 @@ def train_through_levels(
         ``(theta (K, R, P), loss (K, R), grad_evals (K, R), reached (K, R))`` with ``K = len(levels)``,
         levels in the order given.
     """
-    if not isinstance(theta0, torch.Tensor) or theta0.ndim != 2:
-        raise ValueError(f"theta0: expected a tensor of shape (R, P), got {getattr(theta0, 'shape', type(theta0).__name__)}")
+    theta0 = _start_points(loss, theta0)
+    if isinstance(levels, (str, bytes)) or not hasattr(levels, "__iter__"):
+        raise TypeError(f"levels: expected a sequence of numbers, got {type(levels).__name__}")
     lv = [check_positive_float(f"levels[{i}]", x) for i, x in enumerate(levels)]
     if not lv:
         raise ValueError("levels: expected at least one level")
@@ -752,9 +797,16 @@ def _train_curve(
     if init is None:
         theta = (0.5 * (a + b)).clone()
     else:
-        theta = as_tensor("init", init).to(a.dtype)
+        theta = as_tensor("init", init, dtype=a.dtype, device=a.device)
+        check_floating("init", theta)
+        theta = theta.to(a.dtype)
         if theta.shape != a.shape:
             raise ValueError(f"init: expected the control point's shape {tuple(a.shape)}, got {tuple(theta.shape)}")
+        if theta.device != a.device:
+            raise ValueError(
+                f"init: is on {theta.device}, expected the device {a.device} of "
+                "theta_a")
+        check_finite("init", theta)
         theta = theta.clone()
     m = torch.zeros_like(theta)
     v = torch.zeros_like(theta)
@@ -952,6 +1004,6 @@ def find_path(method: str, loss: LossFn, theta_a, theta_b, **options: Any) -> Pa
     Returns:
         :class:`PathResult`.
     """
-    if method not in PATH_FINDERS:
+    if not isinstance(method, str) or method not in PATH_FINDERS:
         raise ValueError(f"method={method!r} is not a path finder; expected one of {sorted(PATH_FINDERS)}")
     return PATH_FINDERS[method](loss, theta_a, theta_b, **options)

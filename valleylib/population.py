@@ -33,7 +33,16 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_ndim, check_positive_int, check_same_device
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_floating,
+    check_ndim,
+    check_positive_int,
+    check_same_device,
+    tensor_arg,
+)
 from .activations import ActivationLike, get_activation
 from .networks import two_layer
 
@@ -46,17 +55,54 @@ __all__ = [
 ]
 
 
-def _teacher(V, W: torch.Tensor) -> torch.Tensor:
+def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
     V = as_tensor("V", V, dtype=W.dtype, device=W.device)
     check_floating("V", V)
     check_ndim("V", V, (2,), "(k, d)")
+    if V.shape[0] < 1:
+        raise ValueError(f"V: expected at least one teacher row, got shape {tuple(V.shape)}")
     if V.shape[-1] != W.shape[-1]:
-        raise ValueError(f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of W")
+        raise ValueError(
+            f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of "
+            f"{w_name}")
     check_finite("V", V)
     if bool((V.norm(dim=-1) == 0).any()):
         raise ValueError("V: every teacher row must be non-zero (a zero row contributes nothing and has no angle)")
-    check_same_device(W=W, V=V)
+    check_same_device(**{w_name: W, "V": V})
     return V.to(W.dtype)
+
+
+#: Rows are rescaled (exactly, by a power of two) when an entry lies outside [2^-E, 2^E]: beyond, the
+#: products |w|^2 |v|^2 inside the kernel would overflow or underflow although the result need not.
+_SAFE_EXP = {torch.float64: 204, torch.float32: 25, torch.float16: 3, torch.bfloat16: 25}
+
+
+def _scale(W: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(W s, V s, s)`` with one power of two ``s`` per run ``(R,)`` (1 where no rescaling is needed).
+
+    The risk is homogeneous of degree 2 in ``(W, V)`` jointly, the gradient of degree 1 and the
+    Hessian of degree 0, so they are computed on the rescaled rows and scaled back. ``V s`` is
+    ``(R, k, d)``.
+    """
+    s = _pow2_unscale(torch.maximum(W.abs().amax((-1, -2)), V.abs().amax()))
+    return W * s[:, None, None], V.unsqueeze(0) * s[:, None, None], s
+
+
+def _pow2_unscale(m: torch.Tensor) -> torch.Tensor:
+    """A power of two ``c`` per entry of ``m >= 0`` with ``m c`` near 1; 1 where ``m`` is safe (or 0)."""
+    E = _SAFE_EXP.get(m.dtype, 25)
+    one = torch.ones_like(m)
+    safe = ((m < 2.0**E) & (m > 2.0**-E)) | (m == 0)
+    return torch.where(safe, one, torch.ldexp(one, -torch.frexp(m)[1]))
+
+
+def _check_result(name: str, value: torch.Tensor, what: str) -> torch.Tensor:
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(
+            f"{name}: the {what} overflows {value.dtype} at this scale (it grows like the squared row "
+            f"norms); expected smaller weights"
+        )
+    return value
 
 
 def _angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -92,13 +138,29 @@ def arccos_kernel(w, v) -> torch.Tensor:
     0.0
     """
     w = as_tensor("w", w)
-    v = as_tensor("v", v, dtype=w.dtype, device=w.device)
     check_floating("w", w)
+    v = tensor_arg("v", v, like=w, like_name="w")
+    if w.ndim == 0 or v.ndim == 0 or w.shape[-1] != v.shape[-1]:
+        raise ValueError(
+            f"v: expected rows (..., d) with the last dimension of w {tuple(w.shape)}, got "
+            f"{tuple(v.shape)}")
+    try:
+        torch.broadcast_shapes(w.shape[:-1], v.shape[:-1])
+    except RuntimeError:
+        raise ValueError(
+            f"w, v: batch shapes {tuple(w.shape[:-1])} and {tuple(v.shape[:-1])} do not "
+            "broadcast") from None
+    check_finite("w", w)
+    # Rescale each argument by a power of two (exact) so that |w|^2 |v|^2 cannot overflow; κ is
+    # homogeneous of degree one in each argument.
+    cw = _pow2_unscale(w.abs().amax(-1, keepdim=True))
+    cv = _pow2_unscale(v.abs().amax(-1, keepdim=True))
+    w, v = w * cw, v * cv
     dot = (w * v).sum(-1)
     tiny = torch.finfo(w.dtype).tiny
     s = torch.sqrt(torch.clamp((w * w).sum(-1) * (v * v).sum(-1) - dot * dot, min=tiny))
     theta = torch.atan2(s, dot)
-    return (s + (math.pi - theta) * dot) / (2 * math.pi)
+    return (s + (math.pi - theta) * dot) / (2 * math.pi) / (cw * cv).squeeze(-1)
 
 
 def relu_population_risk(W, V) -> torch.Tensor:
@@ -116,15 +178,24 @@ def relu_population_risk(W, V) -> torch.Tensor:
     Returns:
         ``(runs,)``, or a scalar when ``W`` is ``(n, d)``. Differentiable in ``W``.
 
+    Rows of any finite size are handled: each run is rescaled exactly by a power of two before the
+    kernels are formed (:math:`F(cW, cV) = c^2 F(W, V)`), so huge or tiny weights give no NaN from an
+    overflowing :math:`\|w\|^2\|v\|^2`.
+
+    Raises:
+        ValueError: on bad shapes, non-finite values, a zero teacher row, or a risk that itself
+            overflows the dtype (rows of norm beyond about :math:`10^{154}` in float64).
+
     >>> round(float(relu_population_risk(torch.eye(3, dtype=torch.float64), torch.eye(3, dtype=torch.float64))), 12)
     0.0
     """
     W, single = batch_weights("W", W)
     V = _teacher(V, W)
+    W, Vs, c = _scale(W, V)
     kww = _kernel_matrix(W, W, same=True).sum((-1, -2))
-    kwv = _kernel_matrix(W, V.unsqueeze(0), same=False).sum((-1, -2))
-    kvv = _kernel_matrix(V, V, same=True).sum()
-    risk = 0.5 * kww - kwv + 0.5 * kvv
+    kwv = _kernel_matrix(W, Vs, same=False).sum((-1, -2))
+    kvv = _kernel_matrix(Vs, Vs, same=True).sum((-1, -2))
+    risk = _check_result("W", (0.5 * kww - kwv + 0.5 * kvv) / (c * c), "risk")
     return risk[0] if single else risk
 
 
@@ -142,17 +213,18 @@ def relu_population_gradient(W, V) -> torch.Tensor:
     """
     W, single = batch_weights("W", W)
     V = _teacher(V, W)
+    W, V, c = _scale(W, V)
     n = W.shape[1]
     _, s_ww, th_ww = _angles(W, W)
     eye = torch.eye(n, dtype=torch.bool, device=W.device)
     s_ww = s_ww.masked_fill(eye, 0.0)
     th_ww = th_ww.masked_fill(eye, 0.0)
-    _, s_wv, th_wv = _angles(W, V.unsqueeze(0))
+    _, s_wv, th_wv = _angles(W, V)
     nw2 = (W * W).sum(-1)
     radial = (s_ww.sum(-1) - s_wv.sum(-1)) / torch.clamp(nw2, min=torch.finfo(W.dtype).tiny)
     radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
     grad = radial.unsqueeze(-1) * W + torch.matmul(math.pi - th_ww, W) - torch.matmul(math.pi - th_wv, V)
-    grad = grad / (2 * math.pi)
+    grad = _check_result("W", grad / (2 * math.pi * c[:, None, None]), "gradient")
     return grad[0] if single else grad
 
 
@@ -193,6 +265,16 @@ def monte_carlo_risk(
     V = _teacher(V, W)
     check_positive_int("samples", samples, 2)
     check_positive_int("chunk", chunk)
+    for name, w, rows in (("a", a, W.shape[1]), ("c", c, V.shape[0])):
+        if w is not None:  # checked here so that the message names the argument (two_layer calls both "a")
+            t = as_tensor(name, w, dtype=W.dtype, device=W.device)
+            check_floating(name, t)
+            check_same_device(**{name: t, "W": W})
+            if t.shape[-1] != rows or t.ndim > 2:
+                raise ValueError(
+                    f"{name}: expected shape (runs, {rows}) or ({rows},), got "
+                    f"{tuple(t.shape)}")
+            check_finite(name, t)
     total = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
     total2 = torch.zeros_like(total)
     done = 0

@@ -32,8 +32,19 @@ from typing import Optional, Sequence
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_ndim, check_positive_int, check_same_device
-from .population import _kernel_matrix
+from ._checks import (
+    as_tensor,
+    batch_weights,
+    check_finite,
+    check_float,
+    check_floating,
+    check_ndim,
+    check_positive_float,
+    check_positive_int,
+    check_same_device,
+    tensor_arg,
+)
+from .population import _check_result, _kernel_matrix, _scale
 from .population import _teacher as _population_teacher
 from .training import _progress_bar
 
@@ -83,11 +94,20 @@ def gaussian_kernel(A, B, activation: str = "relu") -> torch.Tensor:
     [[0.5, 0.15915494309189535], [0.15915494309189535, 0.5]]
     """
     name = _kernel_name(activation)
-    A = as_tensor("A", A)
-    B = as_tensor("B", B, dtype=A.dtype, device=A.device)
+    A = tensor_arg("A", A)
+    B = tensor_arg("B", B, like=A, like_name="A")
+    if A.ndim < 2 or B.ndim < 2:
+        raise ValueError(
+            f"A, B: expected rows (..., p, d) and (..., q, d), got shapes {tuple(A.shape)} and "
+            f"{tuple(B.shape)}")
     if A.shape[-1] != B.shape[-1]:
         raise ValueError(f"B: last dimension is {B.shape[-1]}, expected the input dimension d={A.shape[-1]} of A")
-    check_same_device(A=A, B=B)
+    try:
+        torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"A, B: batch shapes {tuple(A.shape[:-2])} and {tuple(B.shape[:-2])} do not "
+            "broadcast") from None
     if name == "relu":
         return _kernel_matrix(A, B, same=False)
     return _erf_kernel(A, B)
@@ -102,6 +122,7 @@ def _teacher(V, c, W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     c = torch.ones(V.shape[0], dtype=W.dtype, device=W.device) if c is None else as_tensor("c", c, dtype=W.dtype, device=W.device).to(W.dtype)
     if c.shape != (V.shape[0],):
         raise ValueError(f"c: expected shape ({V.shape[0]},) (one output weight per teacher row), got {tuple(c.shape)}")
+    check_finite("c", c)
     return V, c
 
 
@@ -122,14 +143,30 @@ def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Te
     W, single = batch_weights("W", W)
     V, c = _teacher(V, c, W)
     a = torch.ones(W.shape[:2], dtype=W.dtype, device=W.device) if a is None else as_tensor("a", a, dtype=W.dtype, device=W.device)
+    check_floating("a", a)
     if a.ndim == 1:
         a = a.unsqueeze(0).expand(W.shape[0], -1)
     if a.shape != W.shape[:2]:
-        raise ValueError(f"a: expected shape {tuple(W.shape[:2])} (runs, n), got {tuple(a.shape)}")
-    G = _gram(W, name)
-    b = gaussian_kernel(W, V.unsqueeze(0), name) @ c
-    tt = c @ _gram(V, name) @ c
+        raise ValueError(
+            f"a: expected shape {tuple(W.shape[:2])} (runs, n) of W, got "
+            f"{tuple(a.shape)}")
+    check_same_device(a=a, W=W)
+    a = a.to(W.dtype)
+    check_finite("a", a)
+    if name == "relu":  # homogeneous of degree 2 in (W, V): rescale exactly so that no product overflows
+        W, Vs, scale = _scale(W, V)
+        G = _kernel_matrix(W, W, same=True)
+        b = (_kernel_matrix(W, Vs, same=False) @ c.unsqueeze(-1)).squeeze(-1)
+        tt = (c @ _kernel_matrix(Vs, Vs, same=True) @ c.unsqueeze(-1)).squeeze(-1)
+        unscale = scale * scale
+    else:
+        G = _gram(W, name)
+        b = _erf_kernel(W, V.unsqueeze(0)) @ c
+        tt = c @ _gram(V, name) @ c
+        unscale = None
     risk = 0.5 * ((a.unsqueeze(-2) @ G @ a.unsqueeze(-1)).squeeze(-1).squeeze(-1) - 2 * (a * b).sum(-1) + tt)
+    if unscale is not None:
+        risk = _check_result("W", risk / unscale, "risk")
     return risk[0] if single else risk
 
 
@@ -217,9 +254,9 @@ def random_features_fit(
     W, single = batch_weights("W", W)
     check_finite("W", W)
     V, c = _teacher(V, c, W)
-    if not ridge >= 0:
-        raise ValueError(f"ridge={ridge!r}: expected a non-negative number")
+    ridge = check_float("ridge", ridge, minimum=0.0)
     check_positive_int("max_iter", max_iter)
+    tol = check_positive_float("tol", tol)
     G = _gram(W, name)
     b = gaussian_kernel(W, V.unsqueeze(0), name) @ c
     tt = float(c @ _gram(V, name) @ c)
@@ -254,10 +291,16 @@ def least_squares_fit(features, y) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         ``(coef (runs, p), risk (runs,))`` with ``risk`` the half mean squared residual.
     """
-    Phi = as_tensor("features", features)
-    check_ndim("features", Phi, (3,), "(runs, N, p)")
-    check_finite("features", Phi)
-    y = as_tensor("y", y, dtype=Phi.dtype, device=Phi.device).to(Phi.dtype)
+    Phi = tensor_arg("features", features, ndim=(3,), meaning="(runs, N, p)")
+    if min(Phi.shape) == 0:
+        raise ValueError(
+            "features: expected at least one run, one sample and one feature, got shape "
+            f"{tuple(Phi.shape)}")
+    y = as_tensor("y", y, dtype=Phi.dtype, device=Phi.device)
+    check_floating("y", y)
+    check_same_device(y=y, features=Phi)
+    y = y.to(Phi.dtype)
+    check_finite("y", y)
     if y.ndim == 1:
         y = y.unsqueeze(0).expand(Phi.shape[0], -1)
     if y.shape != Phi.shape[:2]:
@@ -288,10 +331,16 @@ def random_features_curve(
         "target_energy": float}``; ``geomean`` (the mean of :math:`\\log E`, exponentiated) is what the
         slope is fitted to, since :math:`E` is spread over orders of magnitude across draws.
     """
-    V = as_tensor("V", V)
-    check_ndim("V", V, (2,), "(k, d)")
+    _kernel_name(activation)
+    V = tensor_arg("V", V, ndim=(2,), meaning="(k, d)")
     check_positive_int("draws", draws)
-    widths = [check_positive_int("widths[i]", int(p)) for p in widths]
+    check_positive_int("chunk_elements", chunk_elements)
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"widths: expected a sequence of integers, got {type(widths).__name__}")
+    widths = [check_positive_int(f"widths[{i}]", p) for i, p in enumerate(widths)]
+    if not widths:
+        raise ValueError("widths: expected at least one width")
+    _population_teacher(V, V)  # non-zero rows
     d = V.shape[-1]
     out: dict = {"p": widths, "mean": [], "geomean": [], "median": [], "q10": [], "q90": []}
     bar = _progress_bar(progress, len(widths), f"random features ({activation})")
@@ -327,12 +376,25 @@ def fit_power_law(p, err) -> tuple[float, float]:
     >>> round(slope, 12)
     -2.0
     """
-    lp = torch.log(torch.as_tensor(p, dtype=torch.float64))
-    le = torch.as_tensor(err, dtype=torch.float64)
-    if lp.ndim != 1 or lp.shape != le.shape or lp.numel() < 2:
-        raise ValueError(f"p, err: expected two 1-d sequences of the same length >= 2, got {tuple(lp.shape)} and {tuple(le.shape)}")
-    if not bool((le > 0).all()):
-        raise ValueError("err: every error must be positive to take its logarithm")
+    pp = as_tensor("p", p, dtype=torch.float64).detach().to("cpu", torch.float64)
+    le = as_tensor("err", err, dtype=torch.float64).detach().to("cpu", torch.float64)
+    if pp.ndim != 1 or pp.shape != le.shape or pp.numel() < 2:
+        raise ValueError(
+            f"p, err: expected two 1-d sequences of the same length >= 2, got {tuple(pp.shape)} "
+            f"and {tuple(le.shape)}")
+    if not bool((torch.isfinite(pp) & (pp > 0)).all()):
+        raise ValueError(
+            "p: every width must be a positive finite number to take its logarithm, got "
+            f"{pp.tolist()}")
+    if not bool((torch.isfinite(le) & (le > 0)).all()):
+        raise ValueError(
+            "err: every error must be a positive finite number to take its logarithm, got "
+            f"{le.tolist()}")
+    if bool((pp == pp[0]).all()):
+        raise ValueError(
+            "p: expected at least two distinct widths to fit a slope, got "
+            f"{pp.tolist()}")
+    lp = torch.log(pp)
     le = torch.log(le)
     A = torch.stack([lp, torch.ones_like(lp)], 1)
     sol = torch.linalg.lstsq(A, le.unsqueeze(-1)).solution.squeeze(-1)

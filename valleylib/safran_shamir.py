@@ -32,9 +32,9 @@ from typing import Optional
 
 import torch
 
-from ._checks import batch_weights, check_positive_float, check_positive_int
+from ._checks import as_tensor, batch_weights, check_dtype, check_positive_float, check_positive_int
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
-from .population import relu_population_gradient, relu_population_risk
+from .population import _teacher, relu_population_gradient, relu_population_risk
 from .training import _progress_bar
 
 __all__ = [
@@ -58,8 +58,11 @@ LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "not converged")
 
 def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
     """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
+    from .device import check_device
+
     check_positive_int("k", k)
-    return torch.eye(k, dtype=dtype, device=device)
+    check_dtype("dtype", dtype)
+    return torch.eye(k, dtype=dtype, device=check_device("device", device))
 
 
 def xavier_init(
@@ -69,13 +72,15 @@ def xavier_init(
 
     ``device`` defaults to the generator's device, else :func:`~valleylib.default_device`.
     """
-    from .device import default_device
+    from .device import check_device, default_device
 
     check_positive_int("runs", runs)
     check_positive_int("n", n)
     check_positive_int("d", d)
+    check_dtype("dtype", dtype)
     if device is None:
         device = generator.device if generator is not None else default_device()
+    device = check_device("device", device)
     return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
 
 
@@ -131,7 +136,9 @@ def _gradient(W: torch.Tensor, V: torch.Tensor, identity: bool) -> torch.Tensor:
         dwv, nv2 = W @ V.T, (V * V).sum(-1)
     swv = torch.sqrt(torch.clamp(nw2.unsqueeze(-1) * nv2 - dwv * dwv, min=0.0))
     B = math.pi - torch.atan2(swv, dwv)
-    radial = (sww.sum(-1) - swv.sum(-1)) / nw2
+    # At a zero row both sums vanish (s = 0 against every row) and the radial term is taken as 0, as in
+    # relu_population_gradient; dividing by nw2 itself gave 0/0 = NaN there, i.e. a restart.
+    radial = (sww.sum(-1) - swv.sum(-1)) / torch.clamp(nw2, min=torch.finfo(W.dtype).tiny)
     g = radial.unsqueeze(-1) * W + torch.bmm(A, W) - (B if identity else B @ V)
     return g * (1 / (2 * math.pi))
 
@@ -167,6 +174,26 @@ def _newton(W: torch.Tensor, V: torch.Tensor, g: torch.Tensor, gn: torch.Tensor)
     return torch.where(m, Wt, W), torch.where(m, gt, g), torch.where(acc, gnt, gn), acc
 
 
+def _check_tol_reachable(name: str, tol: float, W: torch.Tensor, V: torch.Tensor,
+                         w_name: str) -> None:
+    """Reject a gradient tolerance below the rounding noise of ``W``'s dtype.
+
+    The per-neuron gradient is a sum of about ``n + k`` terms of the size of the row norms, so
+    rounding leaves an error of about ``(n + k) eps max(|w_i|, |v_j|)``: a smaller ``tol`` can never
+    be met (float32 and the default ``1.6e-10``: every run hits the cap).
+    """
+    if W.numel() == 0:
+        return
+    scale = max(float(W.norm(dim=-1).amax()), float(V.norm(dim=-1).amax()), 1.0)
+    floor = 4 * (W.shape[1] + V.shape[0]) * torch.finfo(W.dtype).eps * scale
+    if tol < floor:
+        raise ValueError(
+            f"{name}={tol:.3g} is below the rounding noise (about {floor:.1g}) of the gradient "
+            f"for {w_name} "
+            f"in {W.dtype}; pass {w_name} in float64 or a larger {name}"
+        )
+
+
 def run_protocol(
     W0,
     V=None,
@@ -195,7 +222,9 @@ def run_protocol(
         W0: initial points ``(runs, n, d)`` or ``(n, d)``.
         V: teacher ``(k, d)``; default ``I_d``.
         lr: step size :math:`\\eta` (halved at each divergence restart).
-        tol: stop a run when its largest per-neuron gradient norm is at most ``tol``.
+        tol: stop a run when its largest per-neuron gradient norm is at most ``tol``; a ``tol``
+            below the rounding noise of ``W0``'s dtype (about :math:`4(n+k)\varepsilon\max\|w_i\|`,
+            e.g. the default with float32) is rejected, since no run could ever meet it.
         max_iter: safety cap on gradient steps per run (restarts included).
         divergence_threshold: restart when the gradient norm exceeds this (or is not finite).
         max_restarts: restarts allowed before a run is given up (then not converged).
@@ -221,8 +250,9 @@ def run_protocol(
     check_positive_int("newton_tries", newton_tries)
     if newton_below is not None:
         newton_below = check_positive_float("newton_below", newton_below)
+    V = _teacher(V, W0, "W0")
     relu_population_gradient(W0[:1], V)  # validates V against W0
-    V = V.to(W0.dtype)
+    _check_tol_reachable("tol", tol, W0, V, "W0")
     R, dev = W0.shape[0], W0.device
     tol2, thr2 = tol * tol, divergence_threshold * divergence_threshold
     identity = V.shape[0] == V.shape[1] and bool(torch.equal(V, torch.eye(V.shape[0], dtype=V.dtype, device=V.device)))
@@ -333,11 +363,20 @@ def classify(
     if V is None:
         V = teacher_identity(W.shape[-1], dtype=W.dtype, device=W.device)
     tol = check_positive_float("tol", tol)
+    risk_threshold = check_positive_float("risk_threshold", risk_threshold)
+    check_positive_int("chunk", chunk)
     risk = relu_population_risk(W, V)
+    _check_tol_reachable("tol", tol, W, _teacher(V, W), "W")
     gn = _max_row(relu_population_gradient(W, V))
     conv = gn <= tol
     if converged is not None:
-        converged = torch.as_tensor(converged, dtype=torch.bool, device=W.device)
+        converged = as_tensor("converged", converged, dtype=torch.bool, device=W.device)
+        if converged.dtype != torch.bool:
+            raise TypeError(f"converged: expected a boolean mask, got dtype {converged.dtype}")
+        if converged.device != W.device:
+            raise ValueError(
+                f"converged: is on {converged.device}, expected the device {W.device} of "
+                "W")
         if converged.shape != conv.shape:
             raise ValueError(f"converged: expected shape {tuple(conv.shape)}, got {tuple(converged.shape)}")
         conv = conv & converged

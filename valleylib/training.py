@@ -24,7 +24,14 @@ from typing import Callable, Literal, Optional
 
 import torch
 
-from ._checks import check_finite, check_positive_float, check_positive_int
+from ._checks import (
+    as_tensor,
+    check_callable,
+    check_finite,
+    check_floating,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["train", "TrainResult", "grad_norm", "LossGrad"]
 
@@ -37,6 +44,10 @@ def grad_norm(grad: torch.Tensor, kind: str = "frobenius") -> torch.Tensor:
     ``"frobenius"``: :math:`\\|g\\|_2` over all entries. ``"max_row"``: :math:`\\max_i \\|g_i\\|_2`
     over the rows of the last dimension (the per-neuron norm of Safran & Shamir).
     """
+    if not isinstance(grad, torch.Tensor) or grad.ndim < 1:
+        raise TypeError(
+            "grad: expected a tensor of shape (runs, ...), got "
+            f"{getattr(grad, 'shape', type(grad).__name__)}")
     if kind == "frobenius":
         return grad.flatten(1).norm(dim=1)
     if kind == "max_row":
@@ -95,10 +106,25 @@ def _autograd_loss_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> Loss
         with torch.enable_grad():
             q = p.detach().requires_grad_(True)
             loss = loss_fn(q)
+            if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
+                _check_loss_grad(loss, p, p, "loss_fn")
             (g,) = torch.autograd.grad(loss.sum(), q)
         return loss.detach(), g
 
     return loss_grad
+
+
+def _check_loss_grad(loss, g, p: torch.Tensor, name: str) -> None:
+    """The first evaluation must give one loss per run and a gradient shaped like the parameters
+    (a scalar loss would make every run report the sum over runs)."""
+    if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
+        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"{name}: expected one loss per run, shape ({p.shape[0]},), got {got}")
+    if not isinstance(g, torch.Tensor) or g.shape != p.shape:
+        got = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
+        raise ValueError(
+            f"{name}: expected a gradient of the parameters' shape {tuple(p.shape)}, got "
+            f"{got}")
 
 
 def train(
@@ -128,7 +154,8 @@ def train(
         params0: initial parameters ``(runs, ...)``; not modified.
         loss_grad: ``p -> (loss (r,), grad like p)`` for a batch of ``r`` active runs (closed
             forms, no autograd). Give this or ``loss_fn``.
-        loss_fn: ``p -> loss (r,)``; the gradient is then taken by autograd.
+        loss_fn: ``p -> loss (r,)``; the gradient is then taken by autograd. The first evaluation
+            is checked: a loss of another shape (e.g. a scalar summed over runs) is rejected.
         method: ``"gd"`` (plain gradient descent), ``"sgd"`` (with ``momentum``:
             :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`) or ``"adam"``.
         momentum: :math:`\\mu` for ``"sgd"``, in ``[0, 1)``.
@@ -147,8 +174,20 @@ def train(
     """
     if (loss_grad is None) == (loss_fn is None):
         raise ValueError("give exactly one of loss_grad (closed-form gradient) or loss_fn (autograd)")
-    if not isinstance(params0, torch.Tensor) or params0.ndim < 2:
-        raise ValueError(f"params0: expected a tensor of shape (runs, ...), got {getattr(params0, 'shape', type(params0))}")
+    if loss_grad is not None:
+        check_callable("loss_grad", loss_grad)
+    if loss_fn is not None:
+        check_callable("loss_fn", loss_fn)
+    if not isinstance(params0, torch.Tensor):
+        raise TypeError(
+            "params0: expected a tensor of shape (runs, ...), got "
+            f"{type(params0).__name__}")
+    params0 = as_tensor("params0", params0)  # rejects meta tensors
+    if params0.ndim < 2 or params0.shape[0] == 0:
+        raise ValueError(
+            "params0: expected a tensor of shape (runs >= 1, ...), got shape "
+            f"{tuple(params0.shape)}")
+    check_floating("params0", params0)
     check_finite("params0", params0)
     if method not in ("gd", "sgd", "adam"):
         raise ValueError(f"method={method!r}: expected 'gd', 'sgd' or 'adam'")
@@ -158,11 +197,18 @@ def train(
         raise ValueError(f"on_divergence={on_divergence!r}: expected 'restart' or 'stop'")
     lr = check_positive_float("lr", lr)
     tol = check_positive_float("tol", tol)
+    divergence_threshold = check_positive_float("divergence_threshold", divergence_threshold)
     check_positive_int("max_iter", max_iter)
+    check_positive_int("max_restarts", max_restarts, minimum=0)
     check_positive_int("check_every", check_every)
+    if method == "adam":
+        if not (len(betas) == 2 and all(0.0 <= float(b) < 1.0 for b in betas)):
+            raise ValueError(f"betas={betas!r}: expected two numbers in [0, 1)")
+        check_positive_float("eps", eps)
     if record_every is not None:
         check_positive_int("record_every", record_every)
-    grad_norm(params0[:1], norm)  # validates `norm`
+    if norm not in ("frobenius", "max_row"):
+        raise ValueError(f"norm={norm!r}: expected 'frobenius' or 'max_row'")
     lg = loss_grad if loss_grad is not None else _autograd_loss_grad(loss_fn)  # type: ignore[arg-type]
 
     runs = params0.shape[0]
@@ -196,6 +242,8 @@ def train(
         while idx.numel() > 0:
             for _ in range(check_every):
                 loss, g = lg(p)
+                if total_iter == 0:  # once per call: the inner loop stays unvalidated
+                    _check_loss_grad(loss, g, p, "loss_fn" if loss_grad is None else "loss_grad")
                 gn = grad_norm(g, norm)
                 bad = ~torch.isfinite(loss) | ~torch.isfinite(gn) | (gn > divergence_threshold)
                 done = (gn <= tol) & ~bad

@@ -306,7 +306,9 @@ def _global_min(seed):  # a global minimum of the shallow net with d1 = 2 >= d2 
 
 
 spec("global_minimum_path", vl.global_minimum_path,
-     {"X": LX.T, "Y": LY.T, "start": _global_min(1), "end": _global_min(2), "ts": torch.linspace(0, 1, 3, dtype=f64)},
+     {"X": LX.T, "Y": LY.T, "start": vl.linear.random_global_minimum(LX.T, LY.T, 3, generator=torch.Generator().manual_seed(1)),
+      "end": vl.linear.random_global_minimum(LX.T, LY.T, 3, generator=torch.Generator().manual_seed(2)),
+      "ts": torch.linspace(0, 1, 3, dtype=f64)},
      bad=[("ts nan", {"ts": torch.tensor([0.0, NAN], dtype=f64)}, "ts")])
 DW = [LW1, LW2]
 spec("deep_linear_loss_grad", vl.deep_linear_loss_grad, {"weights": DW, "X": LX.T, "Y": LY.T},
@@ -442,8 +444,17 @@ spec("reproduce", vl.reproduce, {"name": "intro", "budget": "smoke"},
      bad=[("unknown name", {"name": "nonexistent"}, "name"), ("budget", {"budget": "huge"}, "budget"),
           ("device", {"device": "bogus"}, "device")], )
 spec("experiments", lambda **k: vl.experiments(), {})
-spec("binomial_tolerance", vl.binomial_tolerance, {"p": 0.5, "runs": 10},
-     bad=[("p 2", {"p": 2.0}, "p"), ("p nan", {"p": NAN}, "p"), ("runs 0", {"runs": 0}, "runs"), ("sigmas negative", {"sigmas": -1.0}, "sigmas")])
+spec("fisher_exact", vl.fisher_exact, {"x1": 3, "n1": 10, "x2": 7, "n2": 10},
+     bad=[("x1 > n1", {"x1": 11}, "x1"), ("n1 0", {"n1": 0}, "n1"), ("x2 float", {"x2": 7.5}, "x2"),
+          ("n2 negative", {"n2": -1}, "n2"), ("x1 bool", {"x1": True}, "x1")])
+spec("holm_adjusted", vl.holm_adjusted, {"p_values": [0.01, 0.2]},
+     bad=[("p 2", {"p_values": [0.1, 2.0]}, "p_values"), ("p nan", {"p_values": [NAN]}, "p_values"),
+          ("p str", {"p_values": ["0.1"]}, "p_values")])
+spec("compare_fractions", vl.compare_fractions,
+     {"claim": "c", "source": "s", "ours": (3, 10), "theirs": (30, 100)},
+     bad=[("ours > runs", {"ours": (11, 10)}, "count"), ("theirs runs 0", {"theirs": (0, 0)}, "published_runs"),
+          ("level 0", {"level": 0.0}, "level"), ("level nan", {"level": NAN}, "level"),
+          ("range outside", {"count_range": (4, 5)}, "count_range")])
 spec("wilson_interval", vl.wilson_interval, {"successes": 3, "trials": 10},
      bad=[("successes > trials", {"successes": 11}, "successes"), ("trials 0", {"trials": 0}, "trials"),
           ("negative", {"successes": -1}, "successes"), ("z nan", {"z": NAN}, "z")])
@@ -455,7 +466,7 @@ NOT_FUNCTIONS = {
     "linear", "landscape", "plotting",  # modules
     "Activation", "MonteCarloEstimate", "Certificate", "ProtocolResult", "RandomFeaturesFit", "Descent",  # results
     "SweepRow", "TrainResult", "Whitened", "CriticalPoints", "Classification", "FeatureSpectrum", "PathResult",
-    "Task", "Report", "Check",
+    "Task", "Report", "Check", "FWER_LEVEL", "FractionComparison",
 }
 
 #: Cases in modules owned by other work (linear, intrinsic, low risk, scorecards, experiments) that
@@ -464,9 +475,6 @@ KNOWN_OPEN: dict[str, str] = {
     "reproduce[unknown name]": "valleylib/experiments (another branch): the message names the value, not `name`",
     "reproduce[device]": "valleylib/experiments (another branch): torch.device(device) raises RuntimeError; "
                          "use valleylib.device.check_device('device', device)",
-    "binomial_tolerance[sigmas negative]": "valleylib/scorecard.py (another branch): sigmas is not checked",
-    "wilson_interval[z nan]": "valleylib/scorecard.py (another branch): z is not checked",
-    "format_scorecard[not checks]": "valleylib/scorecard.py (another branch): AttributeError on a non-Check",
 }
 
 

@@ -134,7 +134,7 @@ def smallest_eigenvalues(H: torch.Tensor, m: int = 1) -> torch.Tensor:
     """The ``m`` smallest eigenvalues of symmetric matrices ``(..., N, N)``, ascending, shape ``(..., m)``.
 
     Raises:
-        ValueError: if ``H`` is not symmetric to :math:`\sqrt{\varepsilon}` relative to its largest
+        ValueError: if ``H`` is not symmetric to :math:`\\sqrt{\\varepsilon}` relative to its largest
             entry (``eigvalsh`` would read one triangle and return another matrix's eigenvalues), or
             has non-finite entries.
     """

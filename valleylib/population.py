@@ -180,7 +180,7 @@ def relu_population_risk(W, V) -> torch.Tensor:
 
     Rows of any finite size are handled: each run is rescaled exactly by a power of two before the
     kernels are formed (:math:`F(cW, cV) = c^2 F(W, V)`), so huge or tiny weights give no NaN from an
-    overflowing :math:`\|w\|^2\|v\|^2`.
+    overflowing :math:`\\|w\\|^2\\|v\\|^2`.
 
     Raises:
         ValueError: on bad shapes, non-finite values, a zero teacher row, or a risk that itself

@@ -223,7 +223,7 @@ def run_protocol(
         V: teacher ``(k, d)``; default ``I_d``.
         lr: step size :math:`\\eta` (halved at each divergence restart).
         tol: stop a run when its largest per-neuron gradient norm is at most ``tol``; a ``tol``
-            below the rounding noise of ``W0``'s dtype (about :math:`4(n+k)\varepsilon\max\|w_i\|`,
+            below the rounding noise of ``W0``'s dtype (about :math:`4(n+k)\\varepsilon\\max\\|w_i\\|`,
             e.g. the default with float32) is rejected, since no run could ever meet it.
         max_iter: safety cap on gradient steps per run (restarts included).
         divergence_threshold: restart when the gradient norm exceeds this (or is not finite).

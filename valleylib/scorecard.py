@@ -129,7 +129,7 @@ def holm_adjusted(p_values: Sequence[float]) -> list[float]:
     """
     m = len(p_values)
     for p in p_values:
-        if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
+        if isinstance(p, bool) or not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
             raise ValueError(f"p_values: expected probabilities in [0, 1], got {p!r}")
     order = sorted(range(m), key=lambda i: p_values[i])
     out = [0.0] * m
@@ -198,6 +198,9 @@ def fraction_family(rows: Sequence[FractionComparison], level: float = FWER_LEVE
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level={level!r}: expected a probability in (0, 1)")
+    for i, r in enumerate(rows):
+        if not isinstance(r, FractionComparison):
+            raise TypeError(f"rows[{i}]: expected a FractionComparison, got {type(r).__name__}")
     m = len(rows)
     raw = [r.p_value for r in rows]
     adjusted = holm_adjusted(raw)
@@ -248,6 +251,8 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
         raise ValueError(f"trials={trials!r}: expected a positive integer")
     if isinstance(successes, bool) or not isinstance(successes, int) or not 0 <= successes <= trials:
         raise ValueError(f"successes={successes!r}: expected an integer between 0 and trials={trials}")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not (math.isfinite(z) and z > 0):
+        raise ValueError(f"z={z!r}: expected a positive finite number of standard deviations")
     n, p = trials, successes / trials
     centre = p + z * z / (2 * n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -283,6 +288,10 @@ def _fmt(x: Any) -> str:
 def format_scorecard(checks: Iterable[Check]) -> str:
     """A plain-text table of the checks (``tol / p``: the tolerance, or a test's Holm p-value)."""
     rows = [("claim", "published", "measured", "tol / p", "pass")]
+    checks = list(checks)
+    for i, c in enumerate(checks):
+        if not isinstance(c, Check):
+            raise TypeError(f"checks[{i}]: expected a valleylib Check, got {type(c).__name__}")
     for c in checks:
         verdict = "n/a" if c.passed is None else ("yes" if c.passed else "NO")
         if c.tolerance is not None:

@@ -417,7 +417,8 @@ def slope_test(slope: float, se: float, d: int, *, z: float = 3.0, alternative: 
       favour one and reject the other. Otherwise (e.g. :math:`d = 4`, where :math:`-3/(d-1) = -1`) the
       test says nothing and the check is n/a.
     * ``passed``: the slope is nearer :math:`-3/(d-1)` than ``alternative`` and more than
-      :math:`\\delta` from ``alternative`` (the alternative is rejected). ``None`` when not decidable.
+      :math:`\\delta` from ``alternative`` (the alternative is rejected; when decidable, the first
+      implies the second). ``None`` when not decidable.
     * ``z_derived``: :math:`(\\text{slope} + 3/(d-1))/\\mathrm{se}`, the distance to the derived rate in
       standard errors (the derivation is asymptotic; at finite :math:`p` it may be large).
 

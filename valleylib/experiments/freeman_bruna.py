@@ -321,6 +321,10 @@ def _row(rows, key, value):
 
 #: Pairs per level needed before a mean-length trend is checked (fewer: the check is undecided).
 MIN_PAIRS_FOR_TREND = 3
+#: The cubic's spike has fallen by this level in the authors' plot (1.02 at L0 = 0.168, digitised) ...
+DROP_FROM = 0.168
+#: ... to a normalized length this close to a straight segment (1.0); the spike is at 2.56.
+DROP_LENGTH = 1.15
 
 
 def scorecard(result: dict) -> list[Check]:
@@ -351,6 +355,20 @@ def scorecard(result: dict) -> list[Check]:
             "cubic: normalized length spikes above 1.5 for some L0 in [0.15, 0.17] while beads stay at most 5", SOURCE,
             f"{top['mean_normalized_length']:.3f} at L0={top['L0']} with {top['mean_beads']:.2f} beads",
             top["mean_normalized_length"] > 1.5 and top["mean_beads"] <= 5, published="2.56 at L0=0.158, 3.1-3.8 beads (digitised)"))
+        # ... and falls back: the digitised curve is at 1.02 by L0 = 0.168. The first level at or
+        # above DROP_FROM (and above the spike) must be back near a straight segment.
+        after = sorted((r for r in result["polynomial"]["cubic"]
+                        if r["L0"] >= DROP_FROM and r["L0"] > top["L0"] and r["pairs"] > 0 and r["connected_fraction"] > 0),
+                       key=lambda r: r["L0"])
+        if after:
+            back = after[0]
+            checks.append(check_true(
+                f"cubic: after the spike the normalized length falls back to at most {DROP_LENGTH} at the first L0 >= {DROP_FROM}",
+                SOURCE, f"{back['mean_normalized_length']:.3f} at L0={back['L0']} (spike {top['mean_normalized_length']:.3f} at L0={top['L0']})",
+                back["mean_normalized_length"] <= DROP_LENGTH, published="1.02 at L0=0.168 (digitised)"))
+        else:
+            checks.append(check_true(f"cubic: some pairs connect at a level L0 >= {DROP_FROM} above the spike (to see the drop)",
+                                     SOURCE, 0, False))
     else:
         checks.append(check_true("cubic: some pairs connect in L0 in [0.15, 0.17]", SOURCE, 0, False))
     polys = [r for t in ("quadratic", "cubic") for r in result["polynomial"][t] if r["pairs"] > 0]

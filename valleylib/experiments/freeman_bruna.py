@@ -107,7 +107,7 @@ class Config:
 CONFIGS = {
     "smoke": Config(
         poly_samples=200, poly_lr=1e-2, poly_pairs=2, quadratic_levels=(0.025, 0.125),
-        cubic_levels=(0.16, 0.3), poly_endpoint_iter=2000, poly_bead_iter=400,
+        cubic_levels=(0.158, 0.164, 0.168, 0.3), poly_endpoint_iter=2000, poly_bead_iter=400,
         ts_widths=(6, 24), ts_samples=200, ts_pairs=2, ts_endpoint_iter=2000, ts_bead_iter=300,
         cyc_levels=(0.1, 0.5), cyc_bead_iter=250, cmp_width=6, cmp_pairs=1, curve_steps=150, neb_steps=100,
         grid=21,
@@ -115,7 +115,7 @@ CONFIGS = {
     "default": Config(
         poly_samples=500, poly_lr=1e-2, poly_pairs=4,
         quadratic_levels=(0.01, 0.025, 0.05, 0.075, 0.1, 0.125),
-        cubic_levels=(0.15, 0.154, 0.158, 0.162, 0.166, 0.17, 0.2, 0.3), poly_endpoint_iter=4000,
+        cubic_levels=(0.15, 0.154, 0.158, 0.162, 0.164, 0.166, 0.168, 0.17, 0.2, 0.3), poly_endpoint_iter=4000,
         poly_bead_iter=3000, ts_widths=(3, 6, 12, 24, 48), ts_samples=500, ts_pairs=4, ts_endpoint_iter=5000,
         ts_bead_iter=1000, cyc_levels=(0.01, 0.1, 0.2, 0.3, 0.4, 0.5), cyc_bead_iter=2000, cmp_width=12,
         cmp_pairs=3, curve_steps=1500, neb_steps=800, grid=41,

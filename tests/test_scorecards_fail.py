@@ -41,8 +41,11 @@ def _rf(act, d, slope, se=0.01, first=-2.0, last=None):
             "slope_last": slope if last is None else last}
 
 
-def _row(n, bad, runs=100, max_bad=0.0):
-    return {"n": n, "runs": runs, "bad_fraction": bad / runs, "max_bad_risk": max_bad}
+def _row(n, bad, runs=100, max_bad=0.0, spurious=None):
+    spurious = bad if spurious is None else spurious
+    return {"n": n, "runs": runs, "bad_fraction": bad / runs, "max_bad_risk": max_bad,
+            "counts": {"global": runs - bad, "spurious": spurious, "saddle": 0, "stall": bad - spurious},
+            "max_spurious_risk": max_bad if spurious else 0.0}
 
 
 def low_risk_good():
@@ -77,10 +80,11 @@ def test_low_risk_good_result_passes():
     (lambda r: r["random_features"]["erf"]["3"].update(slope_last=-1.5), "erf, d=3: faster than a power law"),
     (lambda r: r["width_sweep"]["ss"][2].update(bad_fraction=0.2, max_bad_risk=0.01), "ss: fraction of runs ending at risk >= 1e-3 non-increasing"),
     # an engine whose bad fraction does not fall with width
-    (lambda r: [row.update(bad_fraction=0.4, max_bad_risk=0.01 if row["n"] > 8 else 0.08) for row in r["width_sweep"]["random"]],
-     "random: fewer runs end"),
-    # bad points at high risk at a larger width
-    (lambda r: r["width_sweep"]["ss"][1].update(max_bad_risk=0.5), "ss: every run ending at risk >= 1e-3 at n > 8"),
+    (lambda r: [row.update(bad_fraction=0.4, max_bad_risk=0.01 if row["n"] > 8 else 0.08,
+                           max_spurious_risk=0.01 if row["n"] > 8 else 0.08, counts={"spurious": 40})
+                for row in r["width_sweep"]["random"]], "random: fewer runs end"),
+    # spurious points at high risk at a larger width
+    (lambda r: r["width_sweep"]["ss"][1].update(max_bad_risk=0.5, max_spurious_risk=0.5), "ss: every spurious end point at n > 8"),
     (lambda r: r["random_starts"]["ss"][0].update(path_excess=1e-3), "ss: our path never rises"),
     (lambda r: r["random_starts"]["random"][1].update(certified=0.8), "random: at n=32 at least 90%"),
     (lambda r: r["safran_shamir_rows"][0].update(measured=0.6), "Safran-Shamir (k, n) = (8, 8)"),
@@ -104,10 +108,20 @@ def test_low_risk_checks_without_evidence_are_na():
     assert verdicts(checks, "relu, d=3: fitted slope") == [None]
     assert verdicts(checks, "ss: fraction of runs") == [None]  # nothing could rise
     assert verdicts(checks, "ss: fewer runs end") == [None]
-    assert verdicts(checks, "ss: every run ending") == [None]
+    assert verdicts(checks, "ss: every spurious end point") == [None]
     assert verdicts(checks, "random: fewer runs end") == [None]  # 2/100 vs 0/100 cannot reach p < 0.01
-    assert verdicts(checks, "random: every run ending") == [None]  # no bad run above n = k
+    assert verdicts(checks, "random: every spurious end point") == [None]  # no bad run above n = k
     assert all(c.passed is not False for c in checks)
+
+
+def test_low_risk_a_stall_above_the_spurious_points_is_not_a_valley():
+    """A run stopped by the iteration cap at a high risk (as at default: random teacher, n = 9) is not a
+    spurious end point: the "lower" check ignores it (n/a), while a spurious one there fails it."""
+    r = copy.deepcopy(low_risk_good())
+    r["width_sweep"]["random"] = [_row(8, 8, max_bad=0.0072), _row(9, 1, max_bad=0.0185, spurious=0), _row(32, 0)]
+    assert verdicts(low_risk.scorecard(r), "random: every spurious end point") == [None]
+    r["width_sweep"]["random"][1] = _row(9, 1, max_bad=0.0185)
+    assert verdicts(low_risk.scorecard(r), "random: every spurious end point") == [False]
 
 
 def test_slope_statistics_closed_form():

@@ -168,8 +168,10 @@ class SweepRow:
             with its 95% Wilson interval ``bad_ci``.
         spurious_fraction: fraction certified-looking strict minima (``spurious`` label only).
         max_bad_risk, median_bad_risk: over the bad end points (``0.0`` when there are none).
+        max_spurious_risk: over the ``spurious`` end points only (converged, positive definite
+            Hessian: the candidates for minima in a spurious valley; ``0.0`` when there are none).
         bad_risks: the distinct bad risk values (rounded to 1e-6).
-        risks: every run's final risk.
+        risks: every run's final risk. labels: every run's label (:data:`END_LABELS`).
         median_iterations: gradient steps, median over runs.
         seconds: wall time of the width.
     """
@@ -184,6 +186,8 @@ class SweepRow:
     median_bad_risk: float
     bad_risks: list
     risks: list
+    labels: list
+    max_spurious_risk: float
     median_iterations: float
     seconds: float
 
@@ -235,6 +239,8 @@ def width_sweep(
             median_bad_risk=float(torch.quantile(bad_r, 0.5)) if nbad else 0.0,
             bad_risks=sorted({round(float(r), 6) for r in bad_r}),
             risks=end.risk.cpu().tolist(),
+            labels=[END_LABELS[c] for c in codes.tolist()],
+            max_spurious_risk=float(end.risk[codes == 1].max()) if bool((codes == 1).any()) else 0.0,
             median_iterations=float(end.iterations.double().median()),
             seconds=time.perf_counter() - t0,
         ))

@@ -242,16 +242,19 @@ def scorecard(result: dict) -> list:
         if best >= RARER_LEVEL:
             c = undecided(c, f"{x1} bad run(s) at n={first['n']}: even none at n={last['n']} gives p = {best:.2g}")
         checks.append(c)
-        higher = [r for r in rows[1:] if _bad_count(r) > 0]
-        top = max((r["max_bad_risk"] for r in higher), default=0.0)
-        c = check_true(f"{family}: every run ending at risk >= 1e-3 at n > {first['n']} ends below the largest such risk at n = {first['n']}",
+        # "Lower" concerns points in valleys: converged end points with a positive definite Hessian.
+        # Runs stopped by the iteration cap (stalls) and saddles are where descent was, not minima.
+        nspur = [r["counts"]["spurious"] for r in rows]
+        higher = [r for r, x in zip(rows[1:], nspur[1:]) if x > 0]
+        top = max((r["max_spurious_risk"] for r in higher), default=0.0)
+        c = check_true(f"{family}: every spurious end point at n > {first['n']} has a risk below the highest one at n = {first['n']}",
                        "Venturi et al. (abstract): confined to low risk",
-                       {"n = k": first["max_bad_risk"], "n > k": top, "widths with bad runs": [r["n"] for r in higher]},
-                       top < first["max_bad_risk"])
-        if x1 == 0:
-            c = undecided(c, f"no bad end point at n={first['n']}")
+                       {"n = k": first["max_spurious_risk"], "n > k": top, "widths with spurious end points": [r["n"] for r in higher]},
+                       top < first["max_spurious_risk"])
+        if nspur[0] == 0:
+            c = undecided(c, f"no spurious end point at n={first['n']}")
         elif not higher:
-            c = undecided(c, f"no bad end point at any n > {first['n']} (nothing to compare; see the fraction check)")
+            c = undecided(c, f"no spurious end point at any n > {first['n']} (nothing to compare; see the fraction check)")
         checks.append(c)
     for family, per in result["random_starts"].items():
         excess = max(p["path_excess"] for p in per)

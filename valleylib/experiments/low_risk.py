@@ -258,7 +258,7 @@ def scorecard(result: dict) -> list:
         checks.append(c)
     for family, per in result["random_starts"].items():
         excess = max(p["path_excess"] for p in per)
-        checks.append(check_true(f"{family}: our path never rises above max(F(W0), E+) (convexity argument)", "this book",
+        checks.append(check_true(f"{family}: our path never rises above max(F(W0), E+) (implied by the proposition: a test of the code)", "this book",
                                  excess, excess <= 1e-9))
         last = per[-1]
         checks.append(check_true(f"{family}: at n={last['n']} at least 90% of starts are certified outside every spurious valley",

@@ -261,9 +261,11 @@ def _set_cubic(r, rows):
     # no spike at all; a spike with too many beads
     (lambda r: _set_cubic(r, [(0.15, 1.2, 3), (0.158, 1.3, 3), (0.168, 1.05, 3)]), "cubic: normalized length spikes"),
     (lambda r: _set_cubic(r, [(0.158, 2.3, 9), (0.168, 1.05, 3)]), "cubic: normalized length spikes"),
-    # a spike that never falls, and a configuration without a level to see the drop
-    (lambda r: _set_cubic(r, [(0.158, 2.3, 3), (0.168, 2.1, 3), (0.3, 1.9, 2)]), "cubic: after the spike"),
-    (lambda r: _set_cubic(r, [(0.158, 2.3, 3), (0.162, 1.9, 3)]), "to see the drop"),
+    # a spike that never falls (both drop checks fail), one that falls later than the paper's,
+    # and a configuration without a level to see the drop
+    (lambda r: _set_cubic(r, [(0.158, 2.3, 3), (0.168, 2.1, 3), (0.3, 1.9, 2)]), "cubic: "),
+    (lambda r: _set_cubic(r, [(0.164, 2.9, 3), (0.168, 2.7, 3), (0.17, 2.4, 3), (0.2, 1.01, 2)]), "cubic: fallen back"),
+    (lambda r: _set_cubic(r, [(0.158, 2.3, 3), (0.162, 1.9, 3)]), "cubic: "),
     (lambda r: r["polynomial"]["quadratic"][0].update(connected_fraction=0.75), "polynomials: every pair"),
     (lambda r: r["width_sweep"][1].update(mean_normalized_length=1.6), "width sweep: normalized length"),
     (lambda r: r["width_sweep"][1].update(connected_fraction=0.5), "width sweep: all pairs"),
@@ -275,3 +277,16 @@ def test_freeman_bruna_each_check_can_fail(mutate, word):
     result = copy.deepcopy(fb_good())
     mutate(result)
     assert_only_failure(freeman_bruna.scorecard, result, word)
+
+
+def test_freeman_bruna_drop_checks_separately():
+    """A spike that never falls fails the shape check; one that falls late fails only the location check."""
+    r = copy.deepcopy(fb_good())
+    _set_cubic(r, [(0.158, 2.3, 3), (0.168, 2.1, 3), (0.3, 1.9, 2)])
+    checks = freeman_bruna.scorecard(r)
+    assert verdicts(checks, "falls back to at most") == [False] and verdicts(checks, "fallen back") == [False]
+    _set_cubic(r, [(0.164, 2.9, 3), (0.168, 2.7, 3), (0.17, 2.4, 3), (0.2, 1.01, 2)])
+    checks = freeman_bruna.scorecard(r)
+    assert verdicts(checks, "falls back to at most") == [True] and verdicts(checks, "fallen back") == [False]
+    _set_cubic(r, [(0.158, 2.3, 3), (0.162, 1.9, 3)])
+    assert verdicts(freeman_bruna.scorecard(r), "to see the drop") == [False]

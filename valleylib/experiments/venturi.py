@@ -14,7 +14,8 @@ Four parts, one result dictionary:
     for ReLU with width equal to the number of samples; and Adam runs on the latter.
 ``negative_example``
     the ReLU distribution with a spurious valley: closed-form risks, gradient descent from the
-    bad point, random starts, and the highest point of two paths out of the valley.
+    bad point, random starts (and how many end certified inside a spurious valley: every
+    :math:`a_i > 0` and risk below the proven barrier), and the highest point of two paths out.
 """
 from __future__ import annotations
 

@@ -171,6 +171,9 @@ def test_descend_and_width_sweep_statistics():
         bad_risks = [r for r in row.risks if r >= 1e-3]
         assert row.max_bad_risk == (max(bad_risks) if bad_risks else 0.0)
         assert row.bad_risks == sorted({round(r, 6) for r in bad_risks})
+        assert len(row.labels) == 12 and {lab: row.labels.count(lab) for lab in END_LABELS} == row.counts
+        spur = [r for r, lab in zip(row.risks, row.labels) if lab == "spurious"]
+        assert row.max_spurious_risk == (max(spur) if spur else 0.0) <= row.max_bad_risk
         assert all(math.isfinite(r) and r >= -1e-12 for r in row.risks)
     # n = 2 < k cannot fit the teacher: every run is bad, at a risk well above the threshold
     narrow = rows[0]

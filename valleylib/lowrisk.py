@@ -36,7 +36,7 @@ import torch
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
 from .hessian import hessian_min_eigenvalue
 from .population import _teacher, relu_population_risk
-from .random_features import _erf_kernel, _kernel_name, gaussian_risk, random_features_fit
+from .random_features import _erf_kernel, _kernel_name, gaussian_risk, random_features_fit, relu_rate
 from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
 from .scorecard import wilson_interval
 from .training import train
@@ -52,6 +52,10 @@ __all__ = [
     "width_sweep",
     "start_certificate",
     "straight_line_to_global",
+    "MONTE_CARLO_RATE",
+    "random_features_draws",
+    "power_law_slopes",
+    "slope_test",
 ]
 
 #: End-point labels of :func:`label_end_points`, in the order of their integer codes.
@@ -170,8 +174,10 @@ class SweepRow:
             with its 95% Wilson interval ``bad_ci``.
         spurious_fraction: fraction certified-looking strict minima (``spurious`` label only).
         max_bad_risk, median_bad_risk: over the bad end points (``0.0`` when there are none).
+        max_spurious_risk: over the ``spurious`` end points only (converged, positive definite
+            Hessian: the candidates for minima in a spurious valley; ``0.0`` when there are none).
         bad_risks: the distinct bad risk values (rounded to 1e-6).
-        risks: every run's final risk.
+        risks: every run's final risk. labels: every run's label (:data:`END_LABELS`).
         median_iterations: gradient steps, median over runs.
         seconds: wall time of the width.
     """
@@ -186,6 +192,8 @@ class SweepRow:
     median_bad_risk: float
     bad_risks: list
     risks: list
+    labels: list
+    max_spurious_risk: float
     median_iterations: float
     seconds: float
 
@@ -238,6 +246,8 @@ def width_sweep(
             median_bad_risk=float(torch.quantile(bad_r, 0.5)) if nbad else 0.0,
             bad_risks=sorted({round(float(r), 6) for r in bad_r}),
             risks=end.risk.cpu().tolist(),
+            labels=[END_LABELS[c] for c in codes.tolist()],
+            max_spurious_risk=float(end.risk[codes == 1].max()) if bool((codes == 1).any()) else 0.0,
             median_iterations=float(end.iterations.double().median()),
             seconds=time.perf_counter() - t0,
         ))
@@ -338,3 +348,110 @@ def start_certificate(W0, V, *, points: int = 33) -> dict:
     path_max = _segment_max(W0, W1, V, points, torch.full_like(risk0, -math.inf))
     path_max = _segment_max(W1, W2, V, points, path_max)
     return {"risk0": risk0, "bound": bound, "certified": risk0 >= bound, "path_max": path_max}
+
+
+#: The generic Monte Carlo rate of a random-features error, :math:`E_p \\propto p^{-1}` (the rate of
+#: any target in the kernel's RKHS): the alternative that the slope test must be able to reject.
+MONTE_CARLO_RATE: float = -1.0
+
+
+def random_features_draws(
+    widths: Sequence[int],
+    V,
+    *,
+    activation: str = "relu",
+    draws: int = 16,
+    generator: Optional[torch.Generator] = None,
+    chunk_elements: int = 1 << 24,
+) -> torch.Tensor:
+    """The random-features error of every draw, ``(draws, len(widths))``.
+
+    For each :math:`p` in ``widths``, ``draws`` first layers with i.i.d. :math:`\\mathcal N(0, 1/d)`
+    entries are fitted at once (:func:`~valleylib.random_features.random_features_fit`, exact
+    population errors). Draws at different :math:`p` are independent, so each column of the result
+    is one independent curve :math:`p \\mapsto E_p` and its fitted slope is one independent sample.
+    """
+    V = torch.as_tensor(V)
+    if V.ndim != 2:
+        raise ValueError(f"V: expected a (k, d) tensor, got shape {tuple(V.shape)}")
+    check_positive_int("draws", draws)
+    widths = [check_positive_int("widths[i]", int(p)) for p in widths]
+    d = V.shape[-1]
+    cols = []
+    for p in widths:
+        per = max(1, min(draws, chunk_elements // (p * p)))
+        errs = []
+        for start in range(0, draws, per):
+            r = min(per, draws - start)
+            W = torch.randn(r, p, d, dtype=V.dtype, device=V.device, generator=generator) / math.sqrt(d)
+            errs.append(random_features_fit(W, V, activation=activation).error)
+        cols.append(torch.cat(errs))
+    return torch.stack(cols, 1)
+
+
+def power_law_slopes(p: Sequence[float], errors) -> dict:
+    """Least-squares slope of :math:`\\log E` against :math:`\\log p` for each draw, and their mean.
+
+    With :math:`x_j = \\log p_j - \\overline{\\log p}`, draw :math:`r` has slope
+    :math:`s_r = \\sum_j x_j \\log E_{rj} / \\sum_j x_j^2`. Since the slope is linear in
+    :math:`\\log E`, the mean :math:`\\bar s` is the slope of the geometric-mean curve, and the draws
+    being independent its standard error is :math:`\\mathrm{sd}(s)/\\sqrt{R}` (``nan`` for one draw).
+
+    Args:
+        p: the numbers of features, length ``P >= 2``.
+        errors: positive errors ``(R, P)``.
+
+    Returns:
+        ``{"slope": float, "se": float, "draws": R, "per_draw": [R floats]}``.
+
+    >>> out = power_law_slopes([1, 2, 4], [[1.0, 0.5, 0.25], [1.0, 0.125, 1 / 64]])
+    >>> round(out["slope"], 12), round(out["se"], 12)
+    (-2.0, 1.0)
+    """
+    lp = torch.log(torch.as_tensor(p, dtype=torch.float64))
+    E = torch.as_tensor(errors, dtype=torch.float64)
+    if lp.ndim != 1 or lp.numel() < 2 or E.ndim != 2 or E.shape[1] != lp.numel():
+        raise ValueError(f"p, errors: expected P >= 2 values and an (R, P) array, got {tuple(lp.shape)} and {tuple(E.shape)}")
+    if not bool((E > 0).all()):
+        raise ValueError("errors: every error must be positive to take its logarithm")
+    x = lp - lp.mean()
+    s = (torch.log(E) * x).sum(1) / (x * x).sum()
+    R = s.numel()
+    se = float(s.std() / math.sqrt(R)) if R > 1 else float("nan")
+    return {"slope": float(s.mean()), "se": se, "draws": R, "per_draw": s.tolist()}
+
+
+def slope_test(slope: float, se: float, d: int, *, z: float = 3.0, alternative: float = MONTE_CARLO_RATE) -> dict:
+    """Can a fitted slope tell our derived ReLU rate :math:`-3/(d-1)` from ``alternative``, and which one does it pick?
+
+    With :math:`\\delta = z\\,\\mathrm{se}` (the fit's own resolution):
+
+    * ``decidable``: the two rates are more than :math:`2\\delta` apart, so the data could
+      favour one and reject the other. Otherwise (e.g. :math:`d = 4`, where :math:`-3/(d-1) = -1`) the
+      test says nothing and the check is n/a.
+    * ``passed``: the slope is nearer :math:`-3/(d-1)` than ``alternative`` and more than
+      :math:`\\delta` from ``alternative`` (the alternative is rejected; when decidable, the first
+      implies the second). ``None`` when not decidable.
+    * ``z_derived``: :math:`(\\text{slope} + 3/(d-1))/\\mathrm{se}`, the distance to the derived rate in
+      standard errors (the derivation is asymptotic; at finite :math:`p` it may be large).
+
+    >>> t = slope_test(-0.55, 0.02, 8)
+    >>> t["decidable"], t["passed"], round(t["z_derived"], 2)
+    (True, True, -6.07)
+    >>> slope_test(-1.1, 0.05, 4)["passed"] is None
+    True
+    """
+    derived = relu_rate(d)
+    if not (math.isfinite(slope) and math.isfinite(se) and se >= 0):
+        return {"derived": derived, "alternative": alternative, "resolution": float("nan"), "decidable": False,
+                "passed": None, "z_derived": float("nan"), "z_alternative": float("nan")}
+    delta = z * se
+    decidable = abs(derived - alternative) > 2 * delta
+    near = abs(slope - derived) < abs(slope - alternative)
+    rejects = abs(slope - alternative) > delta
+    return {
+        "derived": derived, "alternative": alternative, "resolution": delta, "decidable": bool(decidable),
+        "passed": bool(near and rejects) if decidable else None,
+        "z_derived": (slope - derived) / se if se > 0 else float("inf"),
+        "z_alternative": (slope - alternative) / se if se > 0 else float("inf"),
+    }

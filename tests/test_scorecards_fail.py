@@ -60,7 +60,8 @@ def low_risk_good():
         },
         "random_starts": {f: [{"n": 8, "path_excess": 1e-15, "certified": 0.0},
                               {"n": 32, "path_excess": 2e-15, "certified": 0.97}] for f in ("ss", "random")},
-        "safran_shamir_rows": [{"k": 8, "n": 8, "published": 0.3, "measured": 0.31, "runs": 100, "tolerance": 0.14}],
+        "safran_shamir_rows": [{"k": 8, "n": 8, "count": 40, "runs": 300, "published_count": 126,
+                                "published_runs": 1000}],
     }
 
 
@@ -87,7 +88,7 @@ def test_low_risk_good_result_passes():
     (lambda r: r["width_sweep"]["ss"][1].update(max_bad_risk=0.5, max_spurious_risk=0.5), "ss: every spurious end point at n > 8"),
     (lambda r: r["random_starts"]["ss"][0].update(path_excess=1e-3), "ss: our path never rises"),
     (lambda r: r["random_starts"]["random"][1].update(certified=0.8), "random: at n=32 at least 90%"),
-    (lambda r: r["safran_shamir_rows"][0].update(measured=0.6), "Safran-Shamir (k, n) = (8, 8)"),
+    (lambda r: r["safran_shamir_rows"][0].update(count=5), "Safran-Shamir (k, n) = (8, 8)"),
 ])
 def test_low_risk_each_check_can_fail(mutate, word):
     result = copy.deepcopy(low_risk_good())

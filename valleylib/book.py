@@ -74,14 +74,15 @@ def colab_url(notebook: str, branch: str = "main") -> str:
 
 def _packaged(package: str, folder: str, pattern: str) -> Path:
     """``valleylib.PACKAGE``'s files when installed, else the checkout's ``FOLDER``."""
-    try:
-        from importlib.resources import files
+    import importlib.util
 
-        packaged = Path(str(files(f"valleylib.{package}")))
-        if packaged.is_dir() and any(packaged.glob(pattern)):
-            return packaged
-    except (ImportError, TypeError, ValueError):
-        pass
+    try:  # a folder of data files without __init__.py: a namespace package when installed
+        spec = importlib.util.find_spec(f"valleylib.{package}")
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir() and any(Path(location).glob(pattern)):
+            return Path(location)
     return Path(__file__).resolve().parent.parent / folder
 
 

@@ -4,8 +4,8 @@
 
 1. A notebook runtime: the virtual environment ``.venv-colab`` with what Colab preinstalls and
    this book relies on (torch from the local CPU wheel, numpy, matplotlib, ipywidgets, tqdm,
-   ipykernel, nbclient), but not ``valleylib``. It is cached, and rebuilt when ``RUNTIME`` or
-   ``pyproject.toml`` changes.
+   ipykernel, nbclient), but not ``valleylib``. It is cached, and rebuilt when ``RUNTIME`` or the
+   dependencies in ``pyproject.toml`` change.
 2. The clone under test: its tracked (and untracked, not ignored) files copied to a temporary
    folder, as a fresh clone would have them, and built once into a wheel (``--source clone``
    installs the folder itself in every notebook instead: about 10 s more per notebook).
@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,9 @@ def vpython(venv: Path = VENV) -> Path:
 
 
 def stamp_of() -> str:
-    text = json.dumps(RUNTIME) + (ROOT / "pyproject.toml").read_text() + sys.version
+    """Changes with RUNTIME, the package's dependencies (pyproject.toml) or the Python."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    text = json.dumps([RUNTIME, deps, sys.version])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -146,6 +149,36 @@ print("COLAB-RESULT" + json.dumps({"seconds": seconds, "error": error,
 """
 
 
+def checks(res: dict, before: tuple[dict, dict], after: tuple[dict, dict], venv: Path) -> list[str]:
+    """What went wrong in one notebook's run ``res`` (empty when nothing did).
+
+    ``before``/``after``: the runtime's (packages, torch state) around the run.
+    """
+    (before_pkgs, before_torch), (after_pkgs, after_torch) = before, after
+    problems = []
+    if res["error"]:
+        problems.append(f"the notebook raised {res['error']}")
+    if "valleylib" not in after_pkgs:
+        problems.append("the install cell did not install valleylib")
+    install = res["install_output"].strip()
+    if len(install.splitlines()) > MAX_INSTALL_LINES or len(install) > MAX_INSTALL_CHARS:
+        problems.append(f"the install cell is not quiet ({len(install)} chars):\n{install[:2000]}")
+    if after_torch != before_torch:
+        problems.append(f"torch changed: {before_torch} -> {after_torch}")
+    changed = {k: (v, after_pkgs.get(k)) for k, v in before_pkgs.items() if after_pkgs.get(k) != v}
+    if changed:
+        problems.append(f"preinstalled packages changed (before, after): {changed}")
+    if res["error"] is None:
+        probe = json.loads(res["probe"].split("COLAB-PROBE", 1)[-1].strip())
+        if not probe["valleylib"].startswith(str(venv)) or probe["python"] != str(vpython(venv)):
+            problems.append(f"the kernel did not use the runtime's own valleylib: {probe}")
+    for i, out in enumerate(res["outputs"], start=2):
+        for words in MISSING:
+            if words in out:
+                problems.append(f"code cell {i} says a recorded result is missing: {out[:300]!r}")
+    return problems
+
+
 def run_notebook(nb: Path, source: Path, venv: Path, budget: str, timeout: int) -> dict:
     """Run one notebook alone in the runtime; returns its timings and the failed checks."""
     subprocess.run([str(vpython(venv)), *PIP, "uninstall", "-y", "-q", "valleylib"],
@@ -167,28 +200,9 @@ def run_notebook(nb: Path, source: Path, venv: Path, budget: str, timeout: int) 
     if proc.returncode != 0 or not lines:
         return {"seconds": wall, "problems": [f"runner failed: {proc.stderr[-3000:]}"]}
     res = json.loads(lines[-1][len("COLAB-RESULT"):])
-    if res["error"]:
-        problems.append(f"the notebook raised {res['error']}")
-    install = res["install_output"].strip()
     after_pkgs, after_torch = state(venv)
-    if "valleylib" not in after_pkgs:
-        problems.append("the install cell did not install valleylib")
-    if len(install.splitlines()) > MAX_INSTALL_LINES or len(install) > MAX_INSTALL_CHARS:
-        problems.append(f"the install cell is not quiet ({len(install)} chars):\n{install[:2000]}")
-    if after_torch != before_torch:
-        problems.append(f"torch changed: {before_torch} -> {after_torch}")
-    changed = {k: (v, after_pkgs.get(k)) for k, v in before_pkgs.items() if after_pkgs.get(k) != v}
-    if changed:
-        problems.append(f"preinstalled packages changed (before, after): {changed}")
-    probe = res["probe"].split("COLAB-PROBE", 1)[-1].strip()
-    if res["error"] is None:
-        probe = json.loads(probe)
-        if not probe["valleylib"].startswith(str(venv)) or probe["python"] != str(vpython(venv)):
-            problems.append(f"the kernel did not use the runtime's own valleylib: {probe}")
-    for i, out in enumerate(res["outputs"], start=2):
-        for words in MISSING:
-            if words in out:
-                problems.append(f"code cell {i} says a recorded result is missing: {out[:300]!r}")
+    problems += checks(res, (before_pkgs, before_torch), (after_pkgs, after_torch), venv)
+    install = res["install_output"].strip()
     return {"seconds": round(res["seconds"], 1), "install_output": install,
             "new_packages": sorted(set(after_pkgs) - set(before_pkgs) - {"valleylib"}),
             "leftover_files": leftovers, "problems": problems}

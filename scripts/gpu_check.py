@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  same inputs: agree = {same['agree']}")
         smoke_dev = experiments if ex_budget == "smoke" else \
             run_experiments(device.type, "smoke", args.experiments, Path(tmp))
-        smoke_cpu = run_experiments("cpu", "smoke", args.experiments, Path(tmp) / "cpu")
+        smoke_cpu = smoke_dev if device.type == "cpu" else \
+            run_experiments("cpu", "smoke", args.experiments, Path(tmp) / "cpu")
         cards = compare_scorecards(smoke_cpu, smoke_dev)
         log(f"  smoke scorecards: same verdicts = {cards['agree']}")
     for res in experiments.values():

@@ -73,9 +73,12 @@ def colab_url(notebook: str, branch: str = "main") -> str:
 
 
 def _packaged(package: str, folder: str, pattern: str) -> Path:
-    """``valleylib.PACKAGE``'s files when installed, else the checkout's ``FOLDER``."""
+    """The checkout's ``FOLDER`` when running from a checkout, else ``valleylib.PACKAGE``'s files."""
     import importlib.util
 
+    checkout = Path(__file__).resolve().parent.parent / folder
+    if checkout.is_dir() and any(checkout.glob(pattern)):
+        return checkout
     try:  # a folder of data files without __init__.py: a namespace package when installed
         spec = importlib.util.find_spec(f"valleylib.{package}")
     except (ImportError, ValueError):
@@ -83,15 +86,15 @@ def _packaged(package: str, folder: str, pattern: str) -> Path:
     for location in (spec.submodule_search_locations or []) if spec is not None else []:
         if Path(location).is_dir() and any(Path(location).glob(pattern)):
             return Path(location)
-    return Path(__file__).resolve().parent.parent / folder
+    return checkout
 
 
 def results_dir() -> Path:
-    """The folder of recorded measurements: the package's copy, else the checkout's.
+    """The folder of recorded measurements: the checkout's, else the installed package's copy.
 
-    An installed package carries ``benchmarks/results/*.json`` as ``valleylib/_recorded``
-    (``pyproject.toml`` maps it); running from a checkout (``PYTHONPATH=.``) reads the files
-    in place.
+    Running from a checkout (``PYTHONPATH=.`` or an editable install) reads
+    ``benchmarks/results`` in place; an installed package carries those files as
+    ``valleylib/_recorded`` (``pyproject.toml`` maps it).
     """
     return _packaged("_recorded", "benchmarks/results", "*.json")
 

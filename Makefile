@@ -46,7 +46,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: install vendor chromium
-	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 \
+	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 -m "not colab" \
 	  --nbval-lax -p no:cacheprovider --doctest-modules tests valleylib chapters
 
 # Every chapter notebook run as Colab runs it: alone, in a fresh runtime (.venv-colab), installing

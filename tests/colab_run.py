@@ -208,6 +208,23 @@ def run_notebook(nb: Path, source: Path, venv: Path, budget: str, timeout: int) 
             "leftover_files": leftovers, "problems": problems}
 
 
+def record_run(report: dict) -> Path:
+    """benchmarks/results/colab-run-BUDGET.json: per-chapter seconds of a passing run."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _record import record
+
+    secs = {k: v["seconds"] for k, v in report["chapters"].items()}
+    load = report.get("load_average_1min")
+    summary = [f"every chapter ran alone in a fresh notebook runtime at {report['budget']!r}, "
+               f"installing valleylib from its first cell: {sum(secs.values()):.0f} s in all "
+               f"(+ {report['runtime_build_seconds']:.0f} s to build the runtime; "
+               f"load average {load} on {os.cpu_count()} cores)",
+               *[f"{k}: {s:.0f} s" for k, s in secs.items()]]
+    return record(f"colab-run-{report['budget']}", summary,
+                  {**{k: v for k, v in report.items() if k != "chapters"}, "seconds": secs,
+                   "cpu_count": os.cpu_count()})
+
+
 def chapter_notebooks() -> list[Path]:
     return sorted(p.with_suffix(".ipynb") for p in (ROOT / "chapters").glob("*.md")
                   if p.read_text().lstrip().startswith("---\njupytext:"))
@@ -222,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=["wheel", "clone"], default="wheel",
                         help="what VALLEYLIB_INSTALL_SOURCE names: a wheel built from the clone, or the clone")
     parser.add_argument("--json", type=Path, help="also write the timings and checks here")
+    parser.add_argument("--record", action="store_true",
+                        help="also record the timings as benchmarks/results/colab-run-BUDGET.json")
     args = parser.parse_args(argv)
     notebooks = [nb for nb in chapter_notebooks() if not args.only or nb.stem in args.only]
     if args.only and len(notebooks) != len(args.only):
@@ -242,9 +261,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {p}", flush=True)
             failed += [nb.stem] if res["problems"] else []
     report["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    report["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(f"total {report['total_seconds']:.0f} s (runtime build {build:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+    if args.record and not failed and not args.only:
+        record_run(report)
     if failed:
         print("failed: " + ", ".join(failed))
     return 1 if failed else 0

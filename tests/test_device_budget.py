@@ -69,3 +69,27 @@ def test_set_cpu_threads_validates(monkeypatch):
 def test_session_info_mentions_budget(monkeypatch):
     monkeypatch.setenv("VALLEYLIB_BUDGET", "smoke")
     assert "budget: smoke" in vl.session_info()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="counts CUDA synchronisations")
+def test_closed_forms_synchronise_only_for_their_input_checks():
+    """On CUDA the batched closed forms stay on the device: per call, at most the host reads of
+    their input checks (a zero teacher or student row; two at most), however many runs."""
+    import warnings
+
+    dev = torch.device("cuda")
+    g = torch.Generator(device=dev).manual_seed(0)
+    W = torch.randn(64, 6, 6, dtype=torch.float64, device=dev, generator=g)
+    V = torch.eye(6, dtype=torch.float64, device=dev)
+    for fn in (vl.relu_population_risk, vl.relu_population_gradient, vl.relu_population_hessian):
+        fn(W, V)  # warm-up (first-call allocations)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                out = fn(W, V)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        syncs = [w for w in caught if "synchroniz" in str(w.message)]
+        assert out.device.type == "cuda" and len(syncs) <= 2, (fn.__name__, [str(w.message) for w in syncs])

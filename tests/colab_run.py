@@ -215,10 +215,13 @@ def record_run(report: dict) -> Path:
 
     secs = {k: v["seconds"] for k, v in report["chapters"].items()}
     load = report.get("load_average_1min")
+    build = report["runtime_build_seconds"]
     summary = [f"every chapter ran alone in a fresh notebook runtime at {report['budget']!r}, "
-               f"installing valleylib from its first cell: {sum(secs.values()):.0f} s in all "
-               f"(+ {report['runtime_build_seconds']:.0f} s to build the runtime; "
-               f"load average {load} on {os.cpu_count()} cores)",
+               f"installing valleylib from its first cell: {sum(secs.values()):.0f} s of notebooks, "
+               f"{report['total_seconds']:.0f} s in all "
+               + (f"(runtime built in {build:.0f} s)" if build else "(runtime reused from its cache)"),
+               f"machine shared with other jobs: load average {load:.1f} on {os.cpu_count()} cores"
+               if load is not None else "load average unknown",
                *[f"{k}: {s:.0f} s" for k, s in secs.items()]]
     return record(f"colab-run-{report['budget']}", summary,
                   {**{k: v for k, v in report.items() if k != "chapters"}, "seconds": secs,

@@ -1,5 +1,6 @@
 """Every chapter notebook runs as Colab runs it: alone, in a fresh runtime, installing valleylib
-from its own first cell (tests/colab_run.py; `make colab-test`, about 6 minutes on 2 cores)."""
+from its own first cell (tests/colab_run.py; `make colab-test`: 4 min on 2 cores with the runtime
+cached, plus 2.5-6 min to build it; not part of `make test`)."""
 from __future__ import annotations
 
 import sys

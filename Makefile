@@ -13,7 +13,7 @@ ifdef BUDGET
 export VALLEYLIB_BUDGET := $(BUDGET)
 endif
 
-.PHONY: book test install vendor twins chromium student pdf tex clean
+.PHONY: book test colab-test gpu-check install vendor twins chromium student pdf tex clean
 
 install: $(VENV)/.installed
 
@@ -46,8 +46,17 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: install vendor chromium
-	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 \
+	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 -m "not colab" \
 	  --nbval-lax -p no:cacheprovider --doctest-modules tests valleylib chapters
+
+# Every chapter notebook run as Colab runs it: alone, in a fresh runtime (.venv-colab), installing
+# valleylib from its first cell (tests/colab_run.py; see the README).
+colab-test: install
+	VALLEYLIB_PROGRESS=0 $(PY) -m pytest -p no:cacheprovider -m colab tests/test_colab.py
+
+# On a CUDA machine: the prepared GPU check (scripts/gpu_check.sh; ARGS="--cpu --budget smoke" on a CPU).
+gpu-check: install
+	PYTHON=$(PY) bash scripts/gpu_check.sh $(ARGS)
 
 twins: install
 	$(VENV)/bin/jupytext --to ipynb --update-metadata '{"jupytext": {"formats": "ipynb,md:myst"}}' $$(grep -l '^jupytext:' chapters/*.md)

@@ -21,9 +21,10 @@ def test_fixture_numbers():
     assert len(torch.unique(W6.round(decimals=6))) == 5
 
 
-def test_fixture_is_certified_spurious():
-    c = certify_minimum(W6, V6)
+def test_fixture_is_certified_spurious(device):
+    c = certify_minimum(W6.to(device), V6.to(device))
     assert bool(c.certified), c.reason()
+    assert c.lambda_lower.device.type == device.type
     assert 0 < float(c.lambda_lower) < float(c.lambda_numeric) < 0.0048
     assert 0 < float(c.radius) < 1e-6  # the authors' certificate has r = 1.0012e-7
     assert 0.025 < float(c.risk_lower) < float(c.risk)
@@ -48,11 +49,11 @@ def test_a_point_with_large_gradient_is_not_certified():
     assert not bool(c.certified) and int(c.code) in (-2, -3)
 
 
-def test_batched_equals_single():
-    Ws = torch.stack([W6, W_SADDLE])
-    c = certify_minimum(Ws, V6)
+def test_batched_equals_single(device):
+    Ws = torch.stack([W6, W_SADDLE]).to(device)
+    c = certify_minimum(Ws, V6.to(device))
     assert c.certified.tolist() == [True, False]
-    single = certify_minimum(W6, V6)
+    single = certify_minimum(W6.to(device), V6.to(device))
     assert float(c.lambda_lower[0]) == pytest.approx(float(single.lambda_lower), rel=1e-12)
 
 

@@ -69,3 +69,60 @@ def test_set_cpu_threads_validates(monkeypatch):
 def test_session_info_mentions_budget(monkeypatch):
     monkeypatch.setenv("VALLEYLIB_BUDGET", "smoke")
     assert "budget: smoke" in vl.session_info()
+
+
+CLOSED_FORMS = ("relu_population_risk", "relu_population_gradient", "relu_population_hessian")
+
+
+def host_reads(fn, *args) -> int:
+    """How many times ``fn(*args)`` reads a tensor's value on the host (bool, float, item)."""
+    count = [0]
+    saved = {name: getattr(torch.Tensor, name) for name in ("__bool__", "__float__", "item")}
+
+    def counting(f):
+        def g(self, *a, **k):
+            count[0] += 1
+            return f(self, *a, **k)
+        return g
+
+    try:
+        for name, f in saved.items():
+            setattr(torch.Tensor, name, counting(f))
+        fn(*args)
+    finally:
+        for name, f in saved.items():
+            setattr(torch.Tensor, name, f)
+    return count[0]
+
+
+@pytest.mark.parametrize("name", CLOSED_FORMS)
+def test_closed_forms_read_the_host_a_fixed_number_of_times(name):
+    """Only the input checks read values on the host: as many reads for 2 runs as for 64."""
+    fn = getattr(vl, name)
+    V = torch.eye(6, dtype=torch.float64)
+    few, many = (host_reads(fn, torch.randn(r, 6, 6, dtype=torch.float64), V) for r in (2, 64))
+    assert few == many <= 4, (few, many)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="counts CUDA synchronisations")
+@pytest.mark.parametrize("name", CLOSED_FORMS)
+def test_closed_forms_synchronise_only_for_their_input_checks(name):
+    """On CUDA the batched closed forms stay on the device: no more synchronisations than the host
+    reads of their input checks (counted on the CPU), however many runs are batched."""
+    import warnings
+
+    fn, dev = getattr(vl, name), torch.device("cuda")
+    V = torch.eye(6, dtype=torch.float64)
+    allowed = host_reads(fn, torch.randn(64, 6, 6, dtype=torch.float64), V)
+    W = torch.randn(64, 6, 6, dtype=torch.float64, device=dev)
+    fn(W, V.to(dev))  # warm-up (first-call allocations)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn(W, V.to(dev))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
+    assert out.device.type == "cuda" and len(syncs) <= allowed, (allowed, syncs)

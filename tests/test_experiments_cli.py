@@ -16,14 +16,16 @@ def test_registry_has_intro_with_all_budgets():
         assert set(exp.configs) >= set(vl.BUDGETS)
 
 
-def test_every_experiment_smoke_runs_and_passes(tmp_path):
-    """Each registered reproduction runs at the smoke budget, writes JSON and passes its scorecard."""
-    for name in vl.experiments():
-        report = vl.reproduce(name, "smoke", out=tmp_path, progress=False)
-        data = json.loads((tmp_path / f"{name}.json").read_text())
-        assert data["budget"] == "smoke" and data["name"] == name
-        assert {"claim", "source", "published", "measured", "tolerance", "pass"} <= set(data["scorecard"][0])
-        assert report.passed, f"{name}:\n{report.table()}"
+@pytest.mark.parametrize("name", sorted(vl.experiments()))
+def test_every_experiment_smoke_runs_and_passes(tmp_path, device, name):
+    """Each registered reproduction runs at the smoke budget on each device (the library's default
+    device follows the ``device`` fixture), writes JSON and passes its scorecard."""
+    report = vl.reproduce(name, "smoke", out=tmp_path, progress=False)
+    data = json.loads((tmp_path / f"{name}.json").read_text())
+    assert data["budget"] == "smoke" and data["name"] == name
+    assert data["device"].startswith(device.type), data["device"]
+    assert {"claim", "source", "published", "measured", "tolerance", "pass"} <= set(data["scorecard"][0])
+    assert report.passed, f"{name}:\n{report.table()}"
 
 
 def test_intro_numbers():

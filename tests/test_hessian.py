@@ -17,20 +17,20 @@ def autograd_hessian(W, V):
 
 
 @pytest.mark.parametrize("n,k,d", [(3, 2, 4), (4, 4, 4), (2, 5, 3)])
-def test_matches_autograd_batched(n, k, d):
+def test_matches_autograd_batched(n, k, d, device):
     g = torch.Generator().manual_seed(n * 100 + k * 10 + d)
-    W = torch.randn(3, n, d, dtype=DT, generator=g)
-    V = torch.randn(k, d, dtype=DT, generator=g)
+    W = torch.randn(3, n, d, dtype=DT, generator=g).to(device)
+    V = torch.randn(k, d, dtype=DT, generator=g).to(device)
     H = relu_population_hessian(W, V)
-    assert H.shape == (3, n * d, n * d)
+    assert H.shape == (3, n * d, n * d) and H.device == W.device
     for r in range(3):
         torch.testing.assert_close(H[r], autograd_hessian(W[r], V), atol=1e-12, rtol=1e-10)
 
 
-def test_matches_jacobian_of_closed_form_gradient_and_is_symmetric():
+def test_matches_jacobian_of_closed_form_gradient_and_is_symmetric(device):
     g = torch.Generator().manual_seed(7)
-    W = torch.randn(5, 6, dtype=DT, generator=g)
-    V = torch.eye(6, dtype=DT)
+    W = torch.randn(5, 6, dtype=DT, generator=g).to(device)
+    V = torch.eye(6, dtype=DT, device=device)
     H = relu_population_hessian(W, V)
     J = torch.autograd.functional.jacobian(lambda x: relu_population_gradient(x.reshape(5, 6), V).reshape(-1), W.reshape(-1))
     torch.testing.assert_close(H, J, atol=1e-12, rtol=1e-10)

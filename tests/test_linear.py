@@ -53,11 +53,12 @@ def eckart_young_numpy(X, Y, d1):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_gradient_and_hessian_match_autograd(shape):
+def test_gradient_and_hessian_match_autograd(shape, device):
     d0, d1, d2, N = shape
-    X, Y = instance(d0, d2, N, 0)
-    W1, W2 = weights(3, d0, d1, d2, 0)
+    X, Y = (t.to(device) for t in instance(d0, d2, N, 0))
+    W1, W2 = (t.to(device) for t in weights(3, d0, d1, d2, 0))
     loss, g1, g2 = shallow_loss_grad(W1, W2, X, Y)
+    assert loss.device == g1.device == g2.device == X.device
     a, b = W1.clone().requires_grad_(), W2.clone().requires_grad_()
     ref = 0.5 * ((b @ a @ X - Y) ** 2).sum((-1, -2))
     ref.sum().backward()

@@ -182,12 +182,13 @@ def test_descend_and_width_sweep_statistics():
     assert rows[2].counts["global"] > 0  # the wide student reaches the teacher on some runs
 
 
-def test_descend_then_label_matches_thresholds():
+def test_descend_then_label_matches_thresholds(device):
     """Runs labelled global end below 1e-3 and the rest above; converged runs have gradient <= tol."""
-    V = make_teacher("ss", 3)
-    W0 = xavier_init(12, 4, 3, generator=torch.Generator().manual_seed(5))
+    V = make_teacher("ss", 3, device=device)
+    W0 = xavier_init(12, 4, 3, generator=torch.Generator(device).manual_seed(5))
     end = descend(W0, V, max_iter=5000)
     assert end.W.shape == W0.shape and end.risk.shape == (12,)
+    assert end.W.device == end.risk.device == W0.device == V.device
     codes, lam = label_end_points(end, V)
     glob = codes == 0
     assert bool((end.risk[glob] < 1e-3).all()) and bool((end.risk[~glob] >= 1e-3).all())

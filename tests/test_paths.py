@@ -94,14 +94,15 @@ def test_dss_disconnection_example_does_not_connect_but_linear_does():
     assert lin.max_loss < 1.1 * 0.1
 
 
-def test_dss_depth_first_equals_breadth_first():
-    task = teacher_student_task(d=3, k=2, n=4, samples=100, seed=1)
-    th0 = task.init(2, torch.Generator().manual_seed(3))
+def test_dss_depth_first_equals_breadth_first(device):
+    task = teacher_student_task(d=3, k=2, n=4, samples=100, seed=1, device=device)
+    th0 = task.init(2, torch.Generator(device).manual_seed(3))
     th, _, _, ok = train_to_level(task.loss, th0, 0.05, lr=1e-2, max_iter=3000, progress=False)
     assert ok.all()
     opts = dict(threshold=0.05, lr=1e-2, max_iter=500, resolution=40, progress=False)
     seq = dss(task.loss, th[0], th[1], **opts)
     bfs = find_path("dss-bfs", task.loss, th[0], th[1], **opts)
+    assert seq.nodes.device == bfs.nodes.device == th0.device
     assert seq.num_beads == bfs.num_beads and seq.num_beads > 3
     torch.testing.assert_close(seq.nodes, bfs.nodes, rtol=0, atol=1e-9)
     assert seq.connected == bfs.connected and seq.grad_evals == bfs.grad_evals

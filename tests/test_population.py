@@ -18,11 +18,11 @@ def kernel_by_quadrature(w, v, samples=400_000, seed=0):
     return float(vals.mean()), float(vals.std() / math.sqrt(samples))
 
 
-def test_kernel_closed_forms():
-    w = torch.tensor([3.0, 4.0], dtype=f64)
+def test_kernel_closed_forms(device):
+    w = torch.tensor([3.0, 4.0], dtype=f64, device=device)
     assert float(arccos_kernel(w, w)) == pytest.approx(12.5, abs=1e-12)  # |w|^2 / 2
     assert float(arccos_kernel(w, -w)) == pytest.approx(0.0, abs=1e-12)
-    e1, e2 = torch.eye(2, dtype=f64)
+    e1, e2 = torch.eye(2, dtype=f64, device=device)
     assert float(arccos_kernel(e1, e2)) == pytest.approx(1 / (2 * math.pi), abs=1e-15)  # θ = π/2
 
 
@@ -33,24 +33,25 @@ def test_kernel_vs_monte_carlo(gen):
     assert abs(float(arccos_kernel(w, v)) - mean) < 5 * se
 
 
-def test_risk_vs_monte_carlo(gen):
-    W = torch.randn(3, 4, 5, dtype=f64, generator=gen)
-    V = torch.randn(3, 5, dtype=f64, generator=gen)
+def test_risk_vs_monte_carlo(gen, device):
+    W = torch.randn(3, 4, 5, dtype=f64, generator=gen).to(device)
+    V = torch.randn(3, 5, dtype=f64, generator=gen).to(device)
     exact = vl.relu_population_risk(W, V)
-    mc = vl.monte_carlo_risk(W, V, samples=400_000, generator=torch.Generator().manual_seed(7))
+    mc = vl.monte_carlo_risk(W, V, samples=400_000, generator=torch.Generator(device).manual_seed(7))
+    assert exact.device == mc.mean.device == W.device
     z = (exact - mc.mean).abs() / mc.stderr
     assert bool((z < 5).all()), z
 
 
-def test_risk_zero_at_teacher_and_permutations(gen):
-    V = torch.randn(4, 3, dtype=f64, generator=gen)
+def test_risk_zero_at_teacher_and_permutations(gen, device):
+    V = torch.randn(4, 3, dtype=f64, generator=gen).to(device)
     perm = torch.randperm(4, generator=gen)
     assert abs(float(vl.relu_population_risk(V[perm], V))) < 1e-12
 
 
-def test_gradient_matches_autograd(gen):
-    W = torch.randn(5, 6, 4, dtype=f64, generator=gen)
-    V = torch.randn(3, 4, dtype=f64, generator=gen)
+def test_gradient_matches_autograd(gen, device):
+    W = torch.randn(5, 6, 4, dtype=f64, generator=gen).to(device)
+    V = torch.randn(3, 4, dtype=f64, generator=gen).to(device)
     Wg = W.clone().requires_grad_(True)
     vl.relu_population_risk(Wg, V).sum().backward()
     assert torch.allclose(Wg.grad, vl.relu_population_gradient(W, V), atol=1e-12)
@@ -69,9 +70,9 @@ def test_gradient_matches_finite_differences(gen):
             assert abs(float(fd) - float(G[i, j])) < 1e-8
 
 
-def test_batched_equals_loop(gen):
-    W = torch.randn(6, 4, 3, dtype=f64, generator=gen)
-    V = torch.randn(2, 3, dtype=f64, generator=gen)
+def test_batched_equals_loop(gen, device):
+    W = torch.randn(6, 4, 3, dtype=f64, generator=gen).to(device)
+    V = torch.randn(2, 3, dtype=f64, generator=gen).to(device)
     batched = vl.relu_population_risk(W, V)
     grads = vl.relu_population_gradient(W, V)
     for r in range(6):

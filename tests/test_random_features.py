@@ -98,15 +98,17 @@ def test_gaussian_risk_erf_weighted_vs_monte_carlo(gen):
 
 
 @pytest.mark.parametrize("activation", KERNEL_ACTIVATIONS)
-def test_random_features_fit_matches_numpy_solve(activation, gen):
+def test_random_features_fit_matches_numpy_solve(activation, gen, device):
     """Batched exact output layer equals a per-run numpy solve of G a = b (coefficients and error)."""
     W = torch.randn(5, 6, 4, dtype=f64, generator=gen) / 2
     V = torch.randn(3, 4, dtype=f64, generator=gen)
     c = torch.randn(3, dtype=f64, generator=gen)
-    fit = random_features_fit(W, V, activation=activation, c=c)
     coef, err = numpy_rf_reference(W, V, c, activation)
-    np.testing.assert_allclose(fit.coef.numpy(), coef, rtol=1e-8, atol=1e-10 * np.abs(coef).max())
-    np.testing.assert_allclose(fit.error.numpy(), err, rtol=1e-8, atol=1e-12)
+    W, V, c = W.to(device), V.to(device), c.to(device)
+    fit = random_features_fit(W, V, activation=activation, c=c)
+    assert fit.coef.device == fit.error.device == W.device
+    np.testing.assert_allclose(fit.coef.cpu().numpy(), coef, rtol=1e-8, atol=1e-10 * np.abs(coef).max())
+    np.testing.assert_allclose(fit.error.cpu().numpy(), err, rtol=1e-8, atol=1e-12)
     assert bool((fit.error > 1e-6).all())  # the problem is not trivially solved
     tt = float(c @ gaussian_kernel(V, V, activation) @ c)
     assert fit.target_energy == pytest.approx(0.5 * tt, rel=1e-14)

@@ -59,19 +59,20 @@ def test_xavier_init_statistics_and_device():
         xavier_init(0, 2, 2)
 
 
-def test_batched_protocol_matches_a_per_run_numpy_loop():
+def test_batched_protocol_matches_a_per_run_numpy_loop(device):
     k, n = 3, 3
     g = torch.Generator().manual_seed(1)
     W0 = xavier_init(4, n, k, generator=g)
-    V = teacher_identity(k)
-    res = run_protocol(W0, V, check_every=7, progress=False)
+    V = teacher_identity(k, device="cpu")
+    res = run_protocol(W0.to(device), V.to(device), check_every=7, progress=False)
+    assert res.W.device == res.grad_norm.device == torch.device(device)
     assert res.converged.all()
     assert (res.grad_norm <= TOL).all()
     for r in range(4):
         Wr, it, ok = numpy_protocol(W0[r].numpy(), V.numpy())
         assert ok
         assert int(res.iterations[r]) == it  # stops at exactly the same iterate
-        np.testing.assert_allclose(res.W[r].numpy(), Wr, atol=1e-9)
+        np.testing.assert_allclose(res.W[r].cpu().numpy(), Wr, atol=1e-9)
 
 
 def test_newton_polishing_reaches_the_same_end_points():

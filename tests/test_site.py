@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+import valleylib as vl
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "smoke"
 HTML = OUT / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-REPO = "https://github.com/spurious-valleys/book"
+REPO = vl.REPOSITORY_URL
 
 pytestmark = pytest.mark.site
 

@@ -8,15 +8,16 @@ import valleylib as vl
 f64 = torch.float64
 
 
-def test_gd_converges_and_stops_exactly(gen):
+def test_gd_converges_and_stops_exactly(gen, device):
     runs = 5
-    s = torch.tensor([1.0, 4.0], dtype=f64)
-    p0 = torch.randn(runs, 2, dtype=f64, generator=gen)
+    s = torch.tensor([1.0, 4.0], dtype=f64, device=device)
+    p0 = torch.randn(runs, 2, dtype=f64, generator=gen).to(device)
 
     def loss_grad(p):
         return 0.5 * (s * p * p).sum(-1), s * p
 
     res = vl.train(p0, loss_grad=loss_grad, lr=0.1, tol=1e-8, max_iter=10_000, progress=False)
+    assert res.params.device == p0.device and res.iterations.device == p0.device
     assert bool(res.converged.all()) and not bool(res.diverged.any())
     assert bool((res.grad_norm <= 1e-8).all())
     # Exact stopping: one iteration fewer would not have met the tolerance (closed-form GD iterates).
@@ -27,9 +28,9 @@ def test_gd_converges_and_stops_exactly(gen):
         assert torch.allclose(res.params[r], p0[r] * (1 - 0.1 * s) ** t, atol=1e-15)
 
 
-def test_batched_equals_loop_of_single_runs(gen):
-    V = torch.eye(3, dtype=f64)
-    W0 = torch.randn(4, 3, 3, dtype=f64, generator=gen) / math.sqrt(3)
+def test_batched_equals_loop_of_single_runs(gen, device):
+    V = torch.eye(3, dtype=f64, device=device)
+    W0 = torch.randn(4, 3, 3, dtype=f64, generator=gen).to(device) / math.sqrt(3)
     lg = lambda W: (vl.relu_population_risk(W, V), vl.relu_population_gradient(W, V))
     batched = vl.train(W0, loss_grad=lg, lr=0.2, tol=1e-5, max_iter=20_000, progress=False)
     assert len(set(batched.iterations.tolist())) > 1  # runs stop at different times

@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from .device import default_device, describe_device, set_cpu_threads
 from .budget import BUDGETS, by_budget, current_budget
 from .info import session_info
+from .book import REPOSITORY_URL, chapter_source, colab_url, install_cell, recorded, recorded_names
 
 # Models.
 from .activations import ACTIVATIONS, Activation, get_activation, polynomial
@@ -132,6 +133,8 @@ __all__ = [
     "__version__",
     # device and budget
     "default_device", "describe_device", "set_cpu_threads", "BUDGETS", "by_budget", "current_budget", "session_info",
+    # the book: its address, the install cell, recorded measurements, chapter sources
+    "REPOSITORY_URL", "install_cell", "colab_url", "recorded", "recorded_names", "chapter_source",
     # models
     "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer", "deep_linear", "deep_linear_product",
     # population risk

@@ -51,7 +51,7 @@ from . import safran_shamir as ssx
 __all__ = [
     "Config", "CONFIGS", "PUBLISHED_AVERAGES", "PUBLISHED_FAMILIES", "W6_AUTHORS",
     "row_averages", "averages_scorecard", "embed", "padded_teacher", "random_teacher",
-    "run", "scorecard", "EXPERIMENT", "AVG_PRINT_HALF_WIDTH",
+    "run", "scorecard", "EXPERIMENT", "AVG_PRINT_HALF_WIDTH", "LAMBDA_METHOD_ALLOWANCE",
 ]
 
 #: Published run-weighted averages over the certified families, per ``(k, n)``:
@@ -77,6 +77,9 @@ PUBLISHED_FAMILIES: dict[tuple[int, int], int] = {
 }
 #: Half the last printed digit of the published averages (4 decimals).
 AVG_PRINT_HALF_WIDTH = 5e-5
+#: Allowance for the two certificates' different lambda bounds: the authors' bound was 7e-7 below
+#: the numerical lambda_min at k = n = 6 (papers.md §1.4), ours is about 1e-9 to 1e-7 below it.
+LAMBDA_METHOD_ALLOWANCE = 1e-6
 
 #: The authors' k = n = 6 spurious minimum (papers.md §1.5, decoded from ``newExp-6-6.mat``),
 #: neurons as rows.
@@ -124,10 +127,10 @@ def row_averages(row: dict) -> dict:
     return out
 
 
-def _average_tolerance(avg: dict, sd: float, key: tuple[int, int], gap: float) -> float:
-    """``5e-5 + gap + 3 sd sqrt(1/c + 1/c')``: printing, method, and sampling of both averages."""
+def _average_tolerance(avg: dict, sd: float, key: tuple[int, int], method: float) -> float:
+    """``5e-5 + method + 3 sd sqrt(1/c + 1/c')``: printing, method, sampling of both averages."""
     c_pub = ssx.PUBLISHED_COUNTS[key][1]
-    return AVG_PRINT_HALF_WIDTH + gap + 3 * sd * math.sqrt(1 / avg["runs"] + 1 / c_pub)
+    return AVG_PRINT_HALF_WIDTH + method + 3 * sd * math.sqrt(1 / avg["runs"] + 1 / c_pub)
 
 
 def averages_scorecard(result: dict) -> list[Check]:
@@ -167,8 +170,8 @@ def averages_scorecard(result: dict) -> list[Check]:
                 checks.append(undecided(Check(claim, _SRC_TABLE, pub, None, None, None),
                                         "no certified spurious minimum in this row"))
                 continue
-            gap = avg["lambda_gap"] if name == "lambda" else 0.0
-            tol = _average_tolerance(avg, avg[name + "_sd"], key, gap)
+            method = LAMBDA_METHOD_ALLOWANCE if name == "lambda" else 0.0
+            tol = _average_tolerance(avg, avg[name + "_sd"], key, method)
             measured = avg[name]
             ok = bool(math.isfinite(measured) and abs(measured - pub) <= tol)
             check = Check(claim, _SRC_TABLE, pub, measured, tol, ok)
@@ -246,11 +249,11 @@ class Config:
 
 CONFIGS = {
     "smoke": Config(embed_k=(6, 7), embed_m=(1, 6), search_runs=40, sweep_k=(8,),
-                    sweep_factors=(1, 2), sweep_runs=16, teachers=2, plus2_k=(6,), plus2_runs=6,
-                    max_iter=20_000),
-    "default": Config(embed_k=(6, 7, 8, 9, 10), embed_m=(1, 4, 10), search_runs=120,
-                      sweep_k=(8, 10), sweep_factors=(1, 2, 4), sweep_runs=120, teachers=8,
-                      plus2_k=(6, 7, 8, 9, 10), plus2_runs=40, max_iter=40_000),
+                    sweep_factors=(1, 2), sweep_runs=8, teachers=2, plus2_k=(6,), plus2_runs=4,
+                    max_iter=10_000),
+    "default": Config(embed_k=(6, 7, 8, 9, 10), embed_m=(1, 4, 10), search_runs=100,
+                      sweep_k=(8,), sweep_factors=(1, 2, 4), sweep_runs=100, teachers=10,
+                      plus2_k=(6, 7, 8, 9, 10), plus2_runs=30, max_iter=40_000),
     "full": Config(embed_k=(6, 7, 8, 9, 10), embed_m=(1, 2, 4, 10, 30), search_runs=1000,
                    sweep_k=(8, 10, 12), sweep_factors=(1, 2, 4, 8), sweep_runs=1000, teachers=50,
                    plus2_k=tuple(range(6, 19)), plus2_runs=1000, max_iter=200_000),

@@ -126,7 +126,7 @@ def extras_good():
     emb.append({"k": 9, "family": None, "source": "none in 10 runs", "m": None})
     sweep = []
     for d, bad in ((8, 40), (16, 36), (32, 44)):
-        rand = dict(_counts(300, bad + 3), bad_per_teacher=[bad + 3])
+        rand = dict(_counts(300, bad + 3), bad_per_teacher=[bad + 3], certified_per_teacher=[bad + 3])
         sweep.append({"k": 8, "n": 8, "d": d, "orthonormal": _counts(300, bad, risks=[0.021508]),
                       "random": rand})
     plus2 = {"rows": [{"k": 6, "n": 8, "runs": 300, "count_spurious": 0, "count_certified": 0,
@@ -160,7 +160,9 @@ def _set(path, value):
     (_set(("sweep", 2, "orthonormal", "certified_risks"), [0.021508, 0.0300]),
      "every certified spurious risk at k=n=8, d=32"),
     (_set(("sweep", 2, "random"), dict(_counts(300, 0), bad_per_teacher=[0])),
-     "random teachers"),
+     "random teacher"),
+    (_set(("sweep", 2, "random"), dict(_counts(300, 44, cert=0), bad_per_teacher=[44])),
+     "certified spurious minimum of a random teacher"),
     (_set(("plus2", "rows", 0, "count_spurious"), 60), "k=6 n=8"),
 ])
 def test_each_extras_check_can_fail(mutate, word):
@@ -184,4 +186,14 @@ def test_registered_with_every_budget():
     exp = get_experiment("safran-shamir-extras")
     assert set(exp.configs) == {"smoke", "default", "full"}
     full = exp.configs["full"]
-    assert set(full.embed_k) == set(range(6, 11)) and full.plus2_k == tuple(range(6, 19))
+    assert set(full.embed_k) == set(range(6, 11)) and full.plus2_k == ()
+    main_full = get_experiment("safran-shamir").configs["full"]
+    assert {(k, k + 2) for k in range(6, 19)} <= set(main_full.rows)  # run there, not twice
+
+
+def test_random_teacher_existence_is_na_when_none_was_expected():
+    res = copy.deepcopy(extras_good())
+    res["sweep"][2]["orthonormal"] = _counts(300, 1)
+    res["sweep"][2]["random"] = dict(_counts(300, 0), bad_per_teacher=[0])
+    ex = [c for c in sx.scorecard(res) if "certified spurious minimum of a random" in c.claim]
+    assert len(ex) == 1 and ex[0].passed is None

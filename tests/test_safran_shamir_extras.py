@@ -197,3 +197,11 @@ def test_random_teacher_existence_is_na_when_none_was_expected():
     res["sweep"][2]["random"] = dict(_counts(300, 0), bad_per_teacher=[0])
     ex = [c for c in sx.scorecard(res) if "certified spurious minimum of a random" in c.claim]
     assert len(ex) == 1 and ex[0].passed is None
+
+
+def test_protocol_part_certifies_the_runs_that_end_at_the_authors_minimum():
+    W = torch.tensor(sx.W6_AUTHORS, dtype=torch.float64)
+    W0 = torch.stack([W + 1e-4, W - 1e-4, 0.9 * torch.eye(6, dtype=torch.float64)])
+    c = sx._counts(sx._protocol(sx.CONFIGS["smoke"], W0, sx.padded_teacher(6, 6)))
+    assert (c["runs"], c["bad"], c["certified"]) == (3, 2, 2)
+    assert c["certified_risks"] == [0.025081]

@@ -22,7 +22,8 @@ def test_embedding_keeps_the_risk_and_the_authors_minimum_is_w6():
         Wm, Vm = sx.embed(W6, m), sx.padded_teacher(6, 6 + m)
         assert Wm.shape == (6, 6 + m) and Vm.shape == (6, 6 + m)
         assert torch.equal(Wm[:, :6], W6) and not bool(Wm[:, 6:].any())
-        assert abs(float(relu_population_risk(Wm, Vm)) - float(relu_population_risk(W6, V6))) < 1e-15
+        gap = float(relu_population_risk(Wm, Vm)) - float(relu_population_risk(W6, V6))
+        assert abs(gap) < 1e-15
     batched = sx.embed(torch.stack([W6, W6]), 3)
     assert batched.shape == (2, 6, 9)
 
@@ -78,7 +79,8 @@ def _fam(runs, lam, risk, certified=True):
 def averages_good():
     return {"rows": [
         {"k": 8, "n": 8, "runs": 300, "families": [_fam(38, 0.02131, 0.02151)]},
-        {"k": 9, "n": 9, "runs": 300, "families": [_fam(60, 0.0263, 0.0200), _fam(5, 0.032, 0.0375)]},
+        {"k": 9, "n": 9, "runs": 300,
+         "families": [_fam(60, 0.0263, 0.0200), _fam(5, 0.032, 0.0375)]},
         {"k": 6, "n": 6, "runs": 300, "families": []},
         {"k": 6, "n": 8, "runs": 300, "families": []},  # no published averages: no check
     ]}
@@ -126,7 +128,8 @@ def extras_good():
     emb.append({"k": 9, "family": None, "source": "none in 10 runs", "m": None})
     sweep = []
     for d, bad in ((8, 40), (16, 36), (32, 44)):
-        rand = dict(_counts(300, bad + 3), bad_per_teacher=[bad + 3], certified_per_teacher=[bad + 3])
+        rand = dict(_counts(300, bad + 3), bad_per_teacher=[bad + 3],
+                    certified_per_teacher=[bad + 3])
         sweep.append({"k": 8, "n": 8, "d": d, "orthonormal": _counts(300, bad, risks=[0.021508]),
                       "random": rand})
     plus2 = {"rows": [{"k": 6, "n": 8, "runs": 300, "count_spurious": 0, "count_certified": 0,
@@ -137,7 +140,8 @@ def extras_good():
 
 def test_extras_good_result_passes():
     checks = sx.scorecard(extras_good())
-    assert all(c.passed is not False for c in checks), [c.claim for c in checks if c.passed is False]
+    failed = [c.claim for c in checks if c.passed is False]
+    assert not failed, failed
     assert sum(c.passed is True for c in checks) >= 9
     assert any("k=n=9" in c.claim and c.passed is None for c in checks)  # nothing to embed: n/a
     assert any("k=6 n=8" in c.claim and c.passed is None for c in checks)  # inferred 0: n/a

@@ -5,8 +5,7 @@ Four computations, each with its own scorecard entries:
 1. **The other columns of the table** (:func:`averages_scorecard`, applied to the result of the
    main reproduction ``safran-shamir``): per row, the run-weighted averages over the certified
    spurious families of the certified lower bound :math:`\\lambda` on :math:`\\lambda_{\\min}` and
-   of
-   the objective :math:`F(W)`, against the published averages (papers.md §1.5, decoded from the
+   of the objective :math:`F(W)`, against the published averages (papers.md §1.5, decoded from the
    authors' released result files). For a row with families :math:`f` of :math:`c_f` certified runs,
 
    .. math::  \\bar x = \\sum_f c_f x_f \\Big/ \\sum_f c_f .
@@ -15,9 +14,8 @@ Four computations, each with its own scorecard entries:
    minima :math:`W \\in \\mathbb R^{n\\times k}` of :math:`k = n` are embedded in :math:`d = k + m`
    by zero-padding, :math:`W' = [W,\\ 0_{n\\times m}]`, :math:`V' = [I_k,\\ 0_{k\\times m}]`, and
    certified there (the Hessian is now :math:`nd \\times nd`). The risk is unchanged, since every
-   angle and
-   norm is. The minimum of :math:`k = 6` is the authors' (decoded from their result file; 3 of
-   their 1000 runs reach it); for :math:`k \\ge 7` we search with the protocol at :math:`d = k`.
+   angle and norm is. The minimum of :math:`k = 6` is the authors' (decoded from their result
+   file; 3 of their 1000 runs reach it); for :math:`k \\ge 7` we search with the protocol at :math:`d = k`.
    Then the protocol itself is run at :math:`d > k`, teacher :math:`V'`, Xavier start
    :math:`\\mathcal N(0, 1/d)` in :math:`d` dimensions, and its fraction of runs at risk
    :math:`\\ge 10^{-3}` is compared with ours at :math:`d = k` (Fisher's exact test, Holm).

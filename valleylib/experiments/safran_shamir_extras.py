@@ -15,7 +15,8 @@ Four computations, each with its own scorecard entries:
    by zero-padding, :math:`W' = [W,\\ 0_{n\\times m}]`, :math:`V' = [I_k,\\ 0_{k\\times m}]`, and
    certified there (the Hessian is now :math:`nd \\times nd`). The risk is unchanged, since every
    angle and norm is. The minimum of :math:`k = 6` is the authors' (decoded from their result
-   file; 3 of their 1000 runs reach it); for :math:`k \\ge 7` we search with the protocol at :math:`d = k`.
+   file; 3 of their 1000 runs reach it); for :math:`k \\ge 7` we search with the protocol at
+   :math:`d = k`.
    Then the protocol itself is run at :math:`d > k`, teacher :math:`V'`, Xavier start
    :math:`\\mathcal N(0, 1/d)` in :math:`d` dimensions, and its fraction of runs at risk
    :math:`\\ge 10^{-3}` is compared with ours at :math:`d = k` (Fisher's exact test, Holm).

@@ -37,13 +37,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("list", help="list the experiments")
     rep = sub.add_parser("reproduce", help="run an experiment, write NAME.json and figures, print the scorecard")
     rep.add_argument("name")
-    rep.add_argument("--budget", choices=BUDGETS, default=None, help="size (default: $VALLEYLIB_BUDGET, else full on a GPU, default on a CPU)")
+    rep.add_argument("--budget", default=None, help=f"size: {', '.join(BUDGETS)} (default: $VALLEYLIB_BUDGET, else full on a GPU, default on a CPU)")
     rep.add_argument("--device", default=None, help="torch device, 'cpu' or 'cuda[:i]' (default: $VALLEYLIB_DEVICE, else cuda if available)")
     rep.add_argument("--out", default="results", help="output folder (default: results); finished parts are kept there for resuming")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
 
-    from .budget import current_budget
+    from .budget import check_budget, current_budget
     from .device import check_device, default_device, set_cpu_threads
 
     # The environment first, whatever the command: a bad value is an error even for `list`.
@@ -68,7 +68,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         get_experiment(args.name)
         device = check_device(args.device, "--device") if args.device is not None else env_device
-        budget = current_budget(args.budget)
+        budget = current_budget(check_budget(args.budget, "--budget") if args.budget is not None else None)
         out = prepare_out_dir(args.out, name="--out")
     except (ValueError, TypeError) as err:
         return _fail(str(err))

@@ -197,25 +197,26 @@ def prepare_out_dir(out: str | Path, *, name: str = "out") -> Path:
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"{name}={out!r}: expected a folder path (str or os.PathLike)")
     path = Path(out)
+    shown = f"{name} {str(out)!r}" if name.startswith("-") else f"{name}={str(out)!r}"
     if str(out).strip() == "":
-        raise ValueError(f"{name}={str(out)!r}: expected a folder path, got an empty string")
+        raise ValueError(f"{shown}: expected a folder path, got an empty string")
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{name}={str(out)!r} is an existing file; expected a folder")
+        raise ValueError(f"{shown} is an existing file; expected a folder")
     for parent in path.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
-                raise ValueError(f"{name}={str(out)!r} lies under {str(parent)!r}, which is a file; expected a folder")
+                raise ValueError(f"{shown} lies under {str(parent)!r}, which is a file; expected a folder")
             break
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"{name}={str(out)!r}: cannot create the folder ({err.strerror or err})") from err
+        raise ValueError(f"{shown}: cannot create the folder ({err.strerror or err})") from err
     try:
         fd, probe = tempfile.mkstemp(dir=path, prefix=".valleylib-write-check.")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise ValueError(f"{name}={str(out)!r}: the folder is not writable ({err.strerror or err})") from err
+        raise ValueError(f"{shown}: the folder is not writable ({err.strerror or err})") from err
     return path
 
 

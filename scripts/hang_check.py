@@ -1,0 +1,100 @@
+"""Execute the chapter explorers (or a whole chapter) many times with nbclient and count hangs.
+
+    python scripts/hang_check.py [--times 20] [--timeout 60] [--load 2] [--chapter safran_shamir]
+                                 [--valleylib PATH]
+
+Issue 14: a book build once waited forever on the Safran-Shamir chapter's explorer cell (kernel
+idle, client in ``epoll_wait``). The explorers captured their figure with ``with out:`` on an
+ipywidgets ``Output``; nbclient then answers every captured output with a widget-state message
+sent on the shell channel from its iopub task, while the main task waits on that channel for the
+cell's execute reply. This script repeats the executions (by default a small notebook with just
+the two explorers, which takes seconds; ``--chapter`` runs a chapter at the smoke budget), with
+``--load`` busy processes competing for the CPU, and reports how many executions passed the
+per-cell timeout. ``--valleylib PATH`` puts another copy of the package first on the kernel's
+path (e.g. an export of an older commit, to reproduce the hang before the fix).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CELLS = [
+    "import valleylib as vl\nfrom valleylib.widgets import spurious_minima_explorer, low_risk_explorer",
+    "explorer = spurious_minima_explorer(k=4, n=4, runs=4, max_k=6)\nexplorer.widget",
+    "explorer.update()\nexplorer.widget",
+    "lr = low_risk_explorer('relu', k=3, n=4, runs=4, max_k=4)\nlr.widget",
+    "assert explorer.last['runs'] == 4 and len(lr.last['risks']) == 4",
+]
+
+
+def _busy(stop) -> None:  # one core's worth of load
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def notebook(chapter: str | None) -> tuple[nbformat.NotebookNode, Path]:
+    if chapter:
+        path = ROOT / "chapters" / f"{chapter}.ipynb"
+        return nbformat.read(path, as_version=4), path.parent
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb, ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--times", type=int, default=20)
+    parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout in seconds")
+    parser.add_argument("--load", type=int, default=0, help="busy processes running meanwhile")
+    parser.add_argument("--chapter", default=None, help="a chapter stem (default: the explorers only)")
+    parser.add_argument("--valleylib", default=None, help="folder holding the valleylib package to test")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("VALLEYLIB_BUDGET", "smoke")
+    os.environ.setdefault("VALLEYLIB_PROGRESS", "0")
+    os.environ.setdefault("VALLEYLIB_THREADS", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    pkg = str(Path(args.valleylib).resolve()) if args.valleylib else str(ROOT)
+    os.environ["PYTHONPATH"] = os.pathsep.join([pkg, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    stop = mp.Event()
+    workers = [mp.Process(target=_busy, args=(stop,), daemon=True) for _ in range(args.load)]
+    for w in workers:
+        w.start()
+    hangs, errors, times = 0, 0, []
+    try:
+        for i in range(args.times):
+            nb, cwd = notebook(args.chapter)
+            t0 = time.perf_counter()
+            try:
+                NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                               resources={"metadata": {"path": str(cwd)}}).execute()
+                status = "ok"
+            except CellTimeoutError as err:
+                hangs += 1
+                status = f"HANG ({str(err).splitlines()[0]})"
+            except Exception as err:  # noqa: BLE001 - report and go on
+                errors += 1
+                status = f"error {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            times.append(time.perf_counter() - t0)
+            print(f"run {i + 1}/{args.times}: {status} in {times[-1]:.1f} s", flush=True)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=5)
+    print(f"valleylib from {pkg}: {hangs} hang(s), {errors} error(s) in {args.times} executions "
+          f"(timeout {args.timeout} s per cell, load {args.load}); median {sorted(times)[len(times) // 2]:.1f} s")
+    return 1 if hangs or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

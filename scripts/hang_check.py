@@ -36,18 +36,32 @@ CELLS = [
     "assert explorer.last['runs'] == 4 and len(lr.last['risks']) == 4",
 ]
 
+# Many explorer updates in one cell, with the computation cached so that only the way the figure
+# reaches the Output widget is exercised (each update takes a fraction of a second, far below the
+# timeout: a timed-out cell here is a hang, not a slow computation).
+STRESS = """import time
+import valleylib.widgets as W
+cached = W.explore_spurious_minima(4, 4, 4)
+W.explore_spurious_minima = lambda *a, **k: cached
+t0 = time.perf_counter()
+for _ in range({updates}):
+    explorer.update()
+print(f"{updates} updates in {{time.perf_counter() - t0:.1f}} s")
+explorer.widget"""
+
 
 def _busy(stop) -> None:  # one core's worth of load
     while not stop.is_set():
         sum(i * i for i in range(10_000))
 
 
-def notebook(chapter: str | None) -> tuple[nbformat.NotebookNode, Path]:
+def notebook(chapter: str | None, updates: int = 0) -> tuple[nbformat.NotebookNode, Path]:
     if chapter:
         path = ROOT / "chapters" / f"{chapter}.ipynb"
         return nbformat.read(path, as_version=4), path.parent
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    cells = CELLS + ([STRESS.format(updates=updates)] if updates else [])
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb, ROOT
 
@@ -58,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout in seconds")
     parser.add_argument("--load", type=int, default=0, help="busy processes running meanwhile")
     parser.add_argument("--chapter", default=None, help="a chapter stem (default: the explorers only)")
+    parser.add_argument("--updates", type=int, default=0,
+                        help="extra explorer updates in one cell (more widget output messages per cell)")
     parser.add_argument("--valleylib", default=None, help="folder holding the valleylib package to test")
     args = parser.parse_args(argv)
     os.environ.setdefault("VALLEYLIB_BUDGET", "smoke")
@@ -73,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     hangs, errors, times = 0, 0, []
     try:
         for i in range(args.times):
-            nb, cwd = notebook(args.chapter)
+            nb, cwd = notebook(args.chapter, args.updates)
             t0 = time.perf_counter()
             try:
                 NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in workers:
             w.join(timeout=5)
     print(f"valleylib from {pkg}: {hangs} hang(s), {errors} error(s) in {args.times} executions "
-          f"(timeout {args.timeout} s per cell, load {args.load}); median {sorted(times)[len(times) // 2]:.1f} s")
+          f"(timeout {args.timeout} s per cell, load {args.load}, updates {args.updates}); median {sorted(times)[len(times) // 2]:.1f} s")
     return 1 if hangs or errors else 0
 
 

@@ -1,0 +1,38 @@
+"""The book build fails fast instead of hanging: a per-cell timeout sized from measured chapter times."""
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _timeout() -> int:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+
+
+def _slowest_recorded_chapter() -> tuple[str, float]:
+    worst = ("", 0.0)
+    for path in sorted((ROOT / "benchmarks" / "results").glob("chapter-times-*.json")):
+        for stem, sec in json.loads(path.read_text())["data"]["seconds"].items():
+            if sec > worst[1]:
+                worst = (f"{path.name}: {stem}", sec)
+    return worst
+
+
+def test_cell_timeout_is_sized_from_measured_chapter_times():
+    where, slowest = _slowest_recorded_chapter()
+    assert slowest > 0, "no chapter times recorded (run scripts/time_chapters.py)"
+    timeout = _timeout()
+    assert isinstance(timeout, int) and timeout > 0
+    assert timeout >= 3 * slowest, f"_config.yml execute.timeout={timeout} s < 3 x {slowest} s ({where}): raise it"
+    # fail fast: not far above what any measured chapter needs (the old value, 1800 s, waited 30 min)
+    assert timeout <= max(900, 5 * slowest), f"execute.timeout={timeout} s: lower it towards 3 x {slowest} s ({where})"
+
+
+def test_explorers_never_capture_into_an_output_widget():
+    """The root of the build hang (issue 14): `with out:` capture in the explorers."""
+    import re
+
+    source = (ROOT / "valleylib" / "widgets.py").read_text()
+    assert not re.search(r"^\s*with \w+:\s*$", source, re.M) and ".outputs = " in source

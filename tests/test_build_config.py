@@ -36,3 +36,30 @@ def test_explorers_never_capture_into_an_output_widget():
 
     source = (ROOT / "valleylib" / "widgets.py").read_text()
     assert not re.search(r"^\s*with \w+:\s*$", source, re.M) and ".outputs = " in source
+
+
+def test_explorer_figure_reaches_the_output_widget_without_capture(monkeypatch):
+    """The figure is set as the Output widget's `outputs` (a PNG), never captured (`msg_id` unset)."""
+    import base64
+
+    import pytest
+
+    w = pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from valleylib.widgets import low_risk_explorer, spurious_minima_explorer
+
+    def no_capture(self):
+        raise AssertionError("an explorer captured output with `with out:`")
+
+    monkeypatch.setattr(w.Output, "__enter__", no_capture)
+    for ex in (spurious_minima_explorer(k=3, n=3, runs=3), low_risk_explorer("relu", k=2, n=3, runs=3)):
+        out = ex.widget.children[-1]
+        assert isinstance(out, w.Output) and out.msg_id == ""
+        (shown,) = out.outputs
+        assert shown["output_type"] == "display_data"
+        assert base64.b64decode(shown["data"]["image/png"])[:4] == b"\x89PNG"
+        assert "runs at risk" in shown["data"]["text/plain"]
+        ex.update()
+        assert len(out.outputs) == 1  # replaced, not appended

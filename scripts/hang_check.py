@@ -1,7 +1,7 @@
 """Execute the chapter explorers (or a whole chapter) many times with nbclient and count hangs.
 
     python scripts/hang_check.py [--times 20] [--timeout 60] [--load 2] [--chapter safran_shamir]
-                                 [--valleylib PATH]
+                                 [--updates 40] [--cells 40] [--valleylib PATH]
 
 Issue 14: a book build once waited forever on the Safran-Shamir chapter's explorer cell (kernel
 idle, client in ``epoll_wait``). The explorers captured their figure with ``with out:`` on an
@@ -10,7 +10,9 @@ sent on the shell channel from its iopub task, while the main task waits on that
 cell's execute reply. This script repeats the executions (by default a small notebook with just
 the two explorers, which takes seconds; ``--chapter`` runs a chapter at the smoke budget), with
 ``--load`` busy processes competing for the CPU, and reports how many executions passed the
-per-cell timeout. ``--valleylib PATH`` puts another copy of the package first on the kernel's
+per-cell timeout. ``--updates N`` adds one cell with N explorer updates, ``--cells N`` adds N short
+cells that each end with one (the computation cached: only the output path is exercised, so a
+timed-out cell is a hang, not a slow one). ``--valleylib PATH`` puts another copy of the package first on the kernel's
 path (e.g. an export of an older commit, to reproduce the hang before the fix).
 """
 from __future__ import annotations
@@ -49,19 +51,25 @@ for _ in range({updates}):
 print(f"{updates} updates in {{time.perf_counter() - t0:.1f}} s")
 explorer.widget"""
 
+CACHE = """import valleylib.widgets as W
+cached = W.explore_spurious_minima(4, 4, 4)
+W.explore_spurious_minima = lambda *a, **k: cached"""
+
 
 def _busy(stop) -> None:  # one core's worth of load
     while not stop.is_set():
         sum(i * i for i in range(10_000))
 
 
-def notebook(chapter: str | None, updates: int = 0) -> tuple[nbformat.NotebookNode, Path]:
+def notebook(chapter: str | None, updates: int = 0, cells: int = 0) -> tuple[nbformat.NotebookNode, Path]:
     if chapter:
         path = ROOT / "chapters" / f"{chapter}.ipynb"
         return nbformat.read(path, as_version=4), path.parent
     nb = nbformat.v4.new_notebook()
-    cells = CELLS + ([STRESS.format(updates=updates)] if updates else [])
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    sources = CELLS + ([STRESS.format(updates=updates)] if updates else [])
+    if cells:  # many short cells, each ending with the explorer's figure reaching its Output widget
+        sources += [CACHE] + ["explorer.update()\nexplorer.widget"] * cells
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb, ROOT
 
@@ -74,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapter", default=None, help="a chapter stem (default: the explorers only)")
     parser.add_argument("--updates", type=int, default=0,
                         help="extra explorer updates in one cell (more widget output messages per cell)")
+    parser.add_argument("--cells", type=int, default=0,
+                        help="extra short cells, each ending with an explorer update (more chances of the race)")
     parser.add_argument("--valleylib", default=None, help="folder holding the valleylib package to test")
     args = parser.parse_args(argv)
     os.environ.setdefault("VALLEYLIB_BUDGET", "smoke")
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     hangs, errors, times = 0, 0, []
     try:
         for i in range(args.times):
-            nb, cwd = notebook(args.chapter, args.updates)
+            nb, cwd = notebook(args.chapter, args.updates, args.cells)
             t0 = time.perf_counter()
             try:
                 NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in workers:
             w.join(timeout=5)
     print(f"valleylib from {pkg}: {hangs} hang(s), {errors} error(s) in {args.times} executions "
-          f"(timeout {args.timeout} s per cell, load {args.load}, updates {args.updates}); median {sorted(times)[len(times) // 2]:.1f} s")
+          f"(timeout {args.timeout} s per cell, load {args.load}, updates {args.updates}, cells {args.cells}); median {sorted(times)[len(times) // 2]:.1f} s")
     return 1 if hangs or errors else 0
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
+from nbclient.output_widget import OutputWidget
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,6 +75,17 @@ def notebook(chapter: str | None, updates: int = 0, cells: int = 0) -> tuple[nbf
     return nb, ROOT
 
 
+SHELL_SENDS = [0]  # widget-state messages nbclient sent on the shell channel from its iopub task
+
+
+def _count_sends(original):
+    def send(self, *args, **kwargs):
+        SHELL_SENDS[0] += 1
+        return original(self, *args, **kwargs)
+
+    return send
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=20)
@@ -92,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     pkg = str(Path(args.valleylib).resolve()) if args.valleylib else str(ROOT)
     os.environ["PYTHONPATH"] = os.pathsep.join([pkg, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    OutputWidget.send = _count_sends(OutputWidget.send)
     stop = mp.Event()
     workers = [mp.Process(target=_busy, args=(stop,), daemon=True) for _ in range(args.load)]
     for w in workers:
@@ -112,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
                 errors += 1
                 status = f"error {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             times.append(time.perf_counter() - t0)
-            print(f"run {i + 1}/{args.times}: {status} in {times[-1]:.1f} s", flush=True)
+            print(f"run {i + 1}/{args.times}: {status} in {times[-1]:.1f} s "
+                  f"({SHELL_SENDS[0]} widget messages on the shell channel so far)", flush=True)
     finally:
         stop.set()
         for w in workers:
             w.join(timeout=5)
     print(f"valleylib from {pkg}: {hangs} hang(s), {errors} error(s) in {args.times} executions "
-          f"(timeout {args.timeout} s per cell, load {args.load}, updates {args.updates}, cells {args.cells}); median {sorted(times)[len(times) // 2]:.1f} s")
+          f"(timeout {args.timeout} s per cell, load {args.load}, updates {args.updates}, cells {args.cells}); "
+          f"{SHELL_SENDS[0]} widget messages sent on the shell channel by the client's output-widget "
+          f"handler; median {sorted(times)[len(times) // 2]:.1f} s")
     return 1 if hangs or errors else 0
 
 

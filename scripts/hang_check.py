@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("VALLEYLIB_BUDGET", "smoke")
     os.environ.setdefault("VALLEYLIB_PROGRESS", "0")
     os.environ.setdefault("VALLEYLIB_THREADS", "1")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # No MPLBACKEND=Agg: under Agg `plt.show()` displays nothing, and the old explorers then sent
+    # no figure through their Output widget; a book build runs the kernel's inline backend.
+    os.environ.pop("MPLBACKEND", None)
     pkg = str(Path(args.valleylib).resolve()) if args.valleylib else str(ROOT)
     os.environ["PYTHONPATH"] = os.pathsep.join([pkg, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     OutputWidget.send = _count_sends(OutputWidget.send)

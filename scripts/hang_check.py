@@ -75,6 +75,19 @@ def notebook(chapter: str | None, updates: int = 0, cells: int = 0) -> tuple[nbf
     return nb, ROOT
 
 
+def _slowest_cell(nb) -> float:
+    """Longest time from a cell's start (iopub execute_input) to its execute reply, in seconds."""
+    from datetime import datetime
+
+    worst = 0.0
+    for cell in nb.cells:
+        ex = cell.get("metadata", {}).get("execution", {})
+        a, b = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
+        if a and b:
+            worst = max(worst, (datetime.fromisoformat(b.rstrip("Z")) - datetime.fromisoformat(a.rstrip("Z"))).total_seconds())
+    return worst
+
+
 SHELL_SENDS = [0]  # widget-state messages nbclient sent on the shell channel from its iopub task
 
 
@@ -119,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                resources={"metadata": {"path": str(cwd)}}).execute()
-                status = "ok"
+                status = f"ok, slowest cell {_slowest_cell(nb):.1f} s"
             except CellTimeoutError as err:
                 hangs += 1
                 status = f"HANG ({str(err).splitlines()[0]})"

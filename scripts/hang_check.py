@@ -18,6 +18,7 @@ path (e.g. an export of an older commit, to reproduce the hang before the fix).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing as mp
 import os
 import sys
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=20)
     parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout in seconds")
+    parser.add_argument("--watchdog", type=int, default=300, help="seconds for a whole execution")
     parser.add_argument("--load", type=int, default=0, help="busy processes running meanwhile")
     parser.add_argument("--chapter", default=None, help="a chapter stem (default: the explorers only)")
     parser.add_argument("--updates", type=int, default=0,
@@ -129,10 +131,16 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.times):
             nb, cwd = notebook(args.chapter, args.updates, args.cells)
             t0 = time.perf_counter()
+            client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": str(cwd)}})
             try:
-                NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
-                               resources={"metadata": {"path": str(cwd)}}).execute()
+                # A watchdog over the whole execution: in the hang, nbclient waits in the shell
+                # channel's poll and its own per-cell timeout never fires (seen here).
+                asyncio.run(asyncio.wait_for(client.async_execute(), args.watchdog))
                 status = f"ok, slowest cell {_slowest_cell(nb):.1f} s"
+            except asyncio.TimeoutError:
+                hangs += 1
+                status = f"HANG (no execute reply; watchdog {args.watchdog} s, per-cell timeout {args.timeout} s did not fire)"
             except CellTimeoutError as err:
                 hangs += 1
                 status = f"HANG ({str(err).splitlines()[0]})"

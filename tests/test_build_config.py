@@ -63,3 +63,20 @@ def test_explorer_figure_reaches_the_output_widget_without_capture(monkeypatch):
         assert "runs at risk" in shown["data"]["text/plain"]
         ex.update()
         assert len(out.outputs) == 1  # replaced, not appended
+
+
+def test_build_watchdog_is_sized_from_measured_chapter_times(tmp_path):
+    """make book runs jupyter-book under a watchdog: 3 x the recorded chapter times + 600 s."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_timeout", ROOT / "scripts" / "build_timeout.py")
+    bt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bt)
+    (tmp_path / "chapter-times-smoke.json").write_text(json.dumps({"data": {"seconds": {"a": 10.0, "b": 20.5}}}))
+    assert bt.limit("smoke", tmp_path) == int(3 * 30.5 + 600)
+    assert bt.limit("full", tmp_path) is None  # nothing measured: no watchdog, said so by make
+    recorded = json.loads((ROOT / "benchmarks" / "results" / "chapter-times-default.json").read_text())
+    assert bt.limit("default") == int(3 * sum(recorded["data"]["seconds"].values()) + 600)
+    makefile = (ROOT / "Makefile").read_text()
+    book = makefile[makefile.index("\nbook:"):makefile.index("\nchromium:")]
+    assert "scripts/build_timeout.py" in book and "timeout -s INT" in book and "watchdog" in book

@@ -48,7 +48,8 @@ def _show_figure(out, fig, alt: str) -> None:
     No ``with out:`` capture: while capturing, the kernel tags output with the Output widget's
     ``msg_id``, and a notebook executor (nbclient, under jupyter-book) then handles widget-state
     messages on the shell channel from its iopub task, which can swallow the execute reply: the
-    build waited forever on an idle kernel (issue 14; ``scripts/hang_check.py`` reproduces it).
+    build waited forever on an idle kernel (issue 14; ``scripts/hang_check.py --cells 100 --load 2``
+    reproduced it with the old explorers, past nbclient's own per-cell timeout).
     Setting ``outputs`` is one plain state update, the same on a page, in Jupyter and in Colab.
     """
     import base64
@@ -101,8 +102,6 @@ def spurious_minima_explorer(k: int = 6, n: int = 6, runs: int = 20, *, max_k: i
         :class:`SpuriousExplorer`; display ``.widget`` in a notebook.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    import numpy as np
 
     check_positive_int("k", k)
     check_positive_int("n", n)
@@ -179,7 +178,6 @@ def low_risk_explorer(activation: str = "relu", k: int = 6, n: int = 6, runs: in
         :class:`SpuriousExplorer`; display ``.widget`` in a notebook.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
     import numpy as np
 
     check_positive_int("k", k)

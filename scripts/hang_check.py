@@ -145,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                 hangs += 1
                 status = f"HANG ({str(err).splitlines()[0]})"
             except Exception as err:  # noqa: BLE001 - report and go on
+                if time.perf_counter() - t0 >= args.watchdog:  # the watchdog's cancellation, seen
+                    hangs += 1  # as e.g. DeadKernelError while nbclient cleans up
+                    status = f"HANG (watchdog {args.watchdog} s; then {type(err).__name__})"
+                    times.append(time.perf_counter() - t0)
+                    print(f"run {i + 1}/{args.times}: {status} ({SHELL_SENDS[0]} widget messages so far)", flush=True)
+                    continue
                 errors += 1
                 status = f"error {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             times.append(time.perf_counter() - t0)

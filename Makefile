@@ -37,9 +37,17 @@ define clear_stale_cache
 	if [ "$$(cat $(1)/.valleylib-hash 2>/dev/null)" != "$$h" ]; then rm -rf $(1)/.jupyter_cache $(1)/.doctrees; echo "$$h" > $(1)/.valleylib-hash; fi
 endef
 
+# A watchdog sized from the measured chapter times (scripts/build_timeout.py): a stuck cell fails
+# the build with a message instead of waiting forever (issue 14).
 book: install vendor
 	$(call clear_stale_cache,_build)
-	VALLEYLIB_PROGRESS=0 $(JB) build . -W -n --keep-going
+	@limit=$$($(PY) scripts/build_timeout.py); \
+	if [ -n "$$limit" ]; then echo "build watchdog: $$limit s (3 x the measured chapter times + 600 s)"; \
+	else echo "no measured chapter times for this budget: building without a watchdog"; fi; \
+	VALLEYLIB_PROGRESS=0 $${limit:+timeout -s INT -k 60 $$limit} $(JB) build . -W -n --keep-going; rc=$$?; \
+	if [ $$rc -eq 124 ]; then echo "make book: the build ran past its $$limit s watchdog; a notebook cell" \
+	  "is probably stuck (see scripts/hang_check.py)" >&2; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi
 	@echo "Book built: open _build/html/index.html"
 
 chromium:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 from pathlib import Path
 
 import torch
+
+from valleylib.storage import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -23,11 +24,11 @@ def record(name: str, summary: list[str], data: dict) -> Path:
     """Save ``summary`` (lines shown on the status page) and ``data`` (the raw figures)."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({
+    write_json(path, {  # atomic: an interrupted benchmark never leaves a half-written record
         "benchmark": name,
         "date": _dt.date.today().isoformat(),
         "machine": machine(),
         "summary": summary,
         "data": data,
-    }, indent=2))
+    }, indent=2)
     return path

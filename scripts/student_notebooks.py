@@ -16,6 +16,10 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from valleylib.storage import write_text  # noqa: E402
+
 START = re.compile(r"^```\{solution-start\}[^\n]*\n(?::[^\n]*\n)*```[ \t]*\n?", re.M)
 END = re.compile(r"^```\{solution-end\}[^\n]*\n(?:```[ \t]*\n?)?", re.M)
 NOT_LESSONS = {"status", "course_guide"}  # notebook pages that are not chapters to hand out
@@ -76,7 +80,7 @@ def main(argv: list[str]) -> int:
             continue
         nb = nbformat.read(path, as_version=4)
         student, removed = strip_solutions(nb)
-        nbformat.write(student, out_dir / path.name)
+        write_text(out_dir / path.name, nbformat.writes(student) + "\n")  # atomic
         total += removed
         print(f"{path.name}: {removed} solution(s) removed")
     print(f"student notebooks in {out_dir} ({total} solutions removed)")

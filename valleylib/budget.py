@@ -20,7 +20,7 @@ from typing import Mapping, TypeVar
 
 from .device import default_device
 
-__all__ = ["BUDGETS", "BUDGET_ENV", "current_budget", "by_budget"]
+__all__ = ["BUDGETS", "BUDGET_ENV", "check_budget", "current_budget", "by_budget"]
 
 #: The budget names, smallest first.
 BUDGETS: tuple[str, ...] = ("smoke", "default", "full")
@@ -32,8 +32,14 @@ T = TypeVar("T")
 
 def _check_name(name: str, source: str) -> str:
     if name not in BUDGETS:
-        raise ValueError(f"{source}={name!r} is not a budget; expected one of {', '.join(BUDGETS)}")
+        shown = f"{source} {name!r}" if source.startswith("-") else f"{source}={name!r}"
+        raise ValueError(f"{shown} is not a budget; expected one of {', '.join(BUDGETS)}")
     return name
+
+
+def check_budget(name: str, source: str = "budget") -> str:
+    """Return ``name`` when it is a budget; else a ValueError naming ``source`` (e.g. ``--budget``)."""
+    return _check_name(name, source)
 
 
 def current_budget(budget: str | None = None) -> str:

@@ -14,10 +14,51 @@ import os
 
 import torch
 
-__all__ = ["default_device", "describe_device", "check_device", "set_cpu_threads", "DEVICE_ENV"]
+__all__ = ["default_device", "describe_device", "set_cpu_threads", "check_device", "check_threads", "DEVICE_ENV",
+           "THREADS_ENV"]
 
 #: Environment variable that overrides :func:`default_device`.
 DEVICE_ENV = "VALLEYLIB_DEVICE"
+#: Environment variable that sets the CPU thread count (:func:`set_cpu_threads`).
+THREADS_ENV = "VALLEYLIB_THREADS"
+
+
+def check_device(device, source: str = "device") -> torch.device | None:
+    """Parse and check a device where valleylib can compute: the CPU, or CUDA when available.
+
+    ``None`` passes through (callers then use :func:`default_device` or the inputs' device).
+
+    ``source`` names where the value came from in the error (``"device"``, ``"--device"``,
+    ``"VALLEYLIB_DEVICE"``), so the flag, the environment variable and the argument give the
+    same message.
+
+    Raises:
+        ValueError: an unknown device name; CUDA (or a CUDA index) that this machine lacks; any
+            other device type (``mps``, ``meta``, ...): valleylib computes in float64, which
+            ``mps`` lacks, and ``meta`` tensors hold no numbers.
+        TypeError: ``device`` is neither a string nor a :class:`torch.device`.
+    """
+    if device is None:
+        return None
+    shown = f"{source} {str(device)!r}" if source.startswith("-") else f"{source}={str(device)!r}"
+    if isinstance(device, str):
+        name = device.strip()
+        try:
+            parsed = torch.device(name)
+        except (RuntimeError, ValueError) as err:
+            raise ValueError(f"{shown} is not a torch device name; expected e.g. 'cpu' or 'cuda'") from err
+    elif isinstance(device, torch.device):
+        parsed = device
+    else:
+        raise TypeError(f"{shown}: expected a device name (str) or a torch.device, got {type(device).__name__}")
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{shown} but CUDA is not available on this machine; expected 'cpu'")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"{shown} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif parsed.type != "cpu":
+        raise ValueError(f"{shown}: valleylib computes on 'cpu' or 'cuda' (float64), not on {parsed.type!r}")
+    return parsed
 
 
 def default_device() -> torch.device:
@@ -34,63 +75,35 @@ def default_device() -> torch.device:
     """
     requested = os.environ.get(DEVICE_ENV, "").strip()
     if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError as err:
-            raise ValueError(
-                f"{DEVICE_ENV}={requested!r} is not a torch device name; expected e.g. 'cpu' or 'cuda'"
-            ) from err
-        return _check_usable(device, f"{DEVICE_ENV}={requested!r}")
+        return check_device(requested, DEVICE_ENV)
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-#: Device types valleylib computes on (float64 everywhere: ``mps`` has none; ``meta`` holds no data).
-SUPPORTED_TYPES = ("cpu", "cuda")
-
-
-def _check_usable(device: torch.device, what: str) -> torch.device:
-    """Reject device types valleylib cannot compute on, and CUDA devices that do not exist here."""
-    if device.type not in SUPPORTED_TYPES:
-        raise ValueError(
-            f"{what}: device type {device.type!r} is not supported; expected 'cpu' or 'cuda' "
-            "(valleylib computes in float64, which mps lacks; meta tensors hold no data)"
-        )
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"{what} but CUDA is not available on this machine")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"{what} but this machine has {torch.cuda.device_count()} CUDA "
-                "device(s)")
-    return device
-
-
-def check_device(name: str, device) -> torch.device | None:
-    """Validate a ``device`` argument (``None`` passes through): a name or :class:`torch.device` of a
-    supported type that exists here; a clear ``ValueError``/``TypeError`` naming ``name`` otherwise."""
-    if device is None:
-        return None
-    if isinstance(device, str):
-        try:
-            device = torch.device(device)
-        except RuntimeError as err:
-            raise ValueError(
-                f"{name}={device!r} is not a torch device name; expected e.g. 'cpu' or "
-                "'cuda'") from err
-    elif not isinstance(device, torch.device):
-        raise TypeError(
-            f"{name}: expected a torch.device or a device name, got "
-            f"{type(device).__name__}")
-    return _check_usable(device, f"{name}={str(device)!r}")
 
 
 def describe_device(device: torch.device | str | None = None) -> str:
     """A one-line human description, e.g. ``'cpu (2 threads)'`` or ``'cuda:0 (NVIDIA H100)'``."""
-    device = default_device() if device is None else check_device("device", device)
+    device = default_device() if device is None else check_device(device, "device")
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def check_threads() -> int:
+    """The thread count that ``$VALLEYLIB_THREADS`` asks for (1 when unset).
+
+    Raises:
+        ValueError: naming the variable, when it is not a positive integer.
+    """
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if not env:
+        return 1
+    try:
+        threads = int(env)
+    except ValueError as err:
+        raise ValueError(f"{THREADS_ENV}={env!r}: expected a positive integer") from err
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV}={env!r}: expected a positive integer")
+    return threads
 
 
 def set_cpu_threads(threads: int | None = None) -> int:
@@ -109,16 +122,7 @@ def set_cpu_threads(threads: int | None = None) -> int:
     The setting is process-wide (torch's own); it does not affect CUDA kernels.
     """
     if threads is None:
-        env = os.environ.get("VALLEYLIB_THREADS", "").strip()
-        if env:
-            try:
-                threads = int(env)
-            except ValueError as err:
-                raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer") from err
-            if threads < 1:
-                raise ValueError(f"VALLEYLIB_THREADS={env!r}: expected a positive integer")
-        else:
-            threads = 1
+        threads = check_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads={threads!r}: expected a positive integer")
     torch.set_num_threads(threads)

@@ -401,7 +401,7 @@ def relu_valley_points(d: int, n: int, alpha: float, beta: float, *, dtype=torch
     units :math:`e_1..e_{n-1}, e_d` with weights :math:`(\\alpha, \\dots, \\alpha, -\\beta)`."""
     relu_valley_sampler(d, n, alpha, beta)  # validates
     check_dtype("dtype", dtype)
-    I = torch.eye(d, dtype=dtype, device=check_device("device", device))
+    I = torch.eye(d, dtype=dtype, device=check_device(device, "device"))
     W_bad = I[:n].clone()
     a_bad = torch.full((n,), float(alpha), dtype=dtype, device=device)
     W_good = torch.cat([I[: n - 1], I[-1:]], 0)

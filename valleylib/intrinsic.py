@@ -220,7 +220,7 @@ def feature_matrix(
     check_positive_int("n (the input dimension)", n)
     check_positive_int("directions", directions)
     check_positive_int("samples", samples)
-    dev = check_device("device", device) if device is not None else default_device()
+    dev = check_device(device, "device") if device is not None else default_device()
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     W = (torch.randn(directions, n, generator=gen, dtype=dtype) / math.sqrt(n)).to(dev)
     X = torch.randn(samples, n, generator=gen, dtype=dtype).to(dev)

@@ -207,7 +207,7 @@ def mlp_init(
     check_positive_int("runs", runs)
     w = _check_widths(widths)
     check_dtype("dtype", dtype)
-    device = check_device("device", device) if device is not None else default_device()
+    device = check_device(device, "device") if device is not None else default_device()
     if scale is not None:
         scale = check_positive_float("scale", scale)
     if distribution not in ("uniform", "normal"):
@@ -265,7 +265,7 @@ def polynomial_task(target: str, samples: int = 10_000, *, seed: int = 0, dtype=
         raise ValueError(f"target={target!r}: expected one of {sorted(POLYNOMIAL_TARGETS)}")
     check_positive_int("samples", samples)
     check_dtype("dtype", dtype)
-    device = check_device("device", device) if device is not None else default_device()
+    device = check_device(device, "device") if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(samples, 1, generator=g, dtype=dtype).to(device)
     y = POLYNOMIAL_TARGETS[target](x)
@@ -292,7 +292,7 @@ def teacher_student_task(
     for name, v in (("d", d), ("k", k), ("n", n), ("samples", samples)):
         check_positive_int(name, v)
     check_dtype("dtype", dtype)
-    device = check_device("device", device) if device is not None else default_device()
+    device = check_device(device, "device") if device is not None else default_device()
     g = torch.Generator().manual_seed(seed)
     V = torch.randn(k, d, generator=g, dtype=dtype)
     V = V / V.norm(dim=1, keepdim=True)
@@ -328,7 +328,7 @@ def cyclic_task(
     """
     rho = get_activation(activation)
     check_dtype("dtype", dtype)
-    device = check_device("device", device) if device is not None else default_device()
+    device = check_device(device, "device") if device is not None else default_device()
     ang = torch.tensor([0.0, 2 * math.pi / 3, 4 * math.pi / 3], dtype=dtype)
     X = torch.stack([torch.cos(ang), torch.sin(ang)], dim=1)  # (3, 2), rows x_1..x_3
     Y = X.roll(-1, dims=0)  # x_j -> x_{j+1}

@@ -62,7 +62,7 @@ def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None)
 
     check_positive_int("k", k)
     check_dtype("dtype", dtype)
-    return torch.eye(k, dtype=dtype, device=check_device("device", device))
+    return torch.eye(k, dtype=dtype, device=check_device(device, "device"))
 
 
 def xavier_init(
@@ -80,7 +80,7 @@ def xavier_init(
     check_dtype("dtype", dtype)
     if device is None:
         device = generator.device if generator is not None else default_device()
-    device = check_device("device", device)
+    device = check_device(device, "device")
     return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
 
 

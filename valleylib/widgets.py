@@ -41,6 +41,30 @@ def explore_spurious_minima(k: int, n: int, runs: int, *, seed: int = 0, device=
     }
 
 
+def _show_figure(out, fig, alt: str) -> None:
+    """Put ``fig`` (as PNG) into the ``Output`` widget ``out`` by setting its ``outputs`` directly,
+    and close the figure.
+
+    No ``with out:`` capture: while capturing, the kernel tags output with the Output widget's
+    ``msg_id``, and a notebook executor (nbclient, under jupyter-book) then handles widget-state
+    messages on the shell channel from its iopub task, which can swallow the execute reply: the
+    build waited forever on an idle kernel (issue 14; ``scripts/hang_check.py --cells 100 --load 2``
+    reproduced it with the old explorers, past nbclient's own per-cell timeout).
+    Setting ``outputs`` is one plain state update, the same on a page, in Jupyter and in Colab.
+    """
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    out.outputs = ({"output_type": "display_data", "metadata": {},
+                    "data": {"image/png": png, "text/plain": alt}},)
+
+
 def _risk_histogram(risks, figsize: tuple):
     """A histogram of log10 final risks with the 1e-3 threshold marked; returns ``(fig, ax)``."""
     import matplotlib.pyplot as plt
@@ -78,8 +102,6 @@ def spurious_minima_explorer(k: int = 6, n: int = 6, runs: int = 20, *, max_k: i
         :class:`SpuriousExplorer`; display ``.widget`` in a notebook.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    import numpy as np
 
     check_positive_int("k", k)
     check_positive_int("n", n)
@@ -94,14 +116,12 @@ def spurious_minima_explorer(k: int = 6, n: int = 6, runs: int = 20, *, max_k: i
     def update(*_):
         summary = explore_spurious_minima(ks.value, ns.value, rs.value, device=device)
         state.last = {"k": ks.value, "n": ns.value, "runs": rs.value, **summary}
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = _risk_histogram(summary["risks"], (6, 3))
-            ax.set_title(f"k={ks.value}, n={ns.value}: {100 * summary['fraction_spurious']:.1f}% of {rs.value} runs at risk ≥ 1e-3")
-            ax.legend()
-            fig.tight_layout()
-            plt.show()
-            plt.close(fig)
+        fig, ax = _risk_histogram(summary["risks"], (6, 3))
+        title = f"k={ks.value}, n={ns.value}: {100 * summary['fraction_spurious']:.1f}% of {rs.value} runs at risk ≥ 1e-3"
+        ax.set_title(title)
+        ax.legend()
+        fig.tight_layout()
+        _show_figure(out, fig, title)
         return state.last
 
     button.on_click(update)
@@ -158,7 +178,6 @@ def low_risk_explorer(activation: str = "relu", k: int = 6, n: int = 6, runs: in
         :class:`SpuriousExplorer`; display ``.widget`` in a notebook.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
     import numpy as np
 
     check_positive_int("k", k)
@@ -179,17 +198,15 @@ def low_risk_explorer(activation: str = "relu", k: int = 6, n: int = 6, runs: in
             ns.value = ks.value
         s = explore_low_risk(acts.value, ks.value, ns.value, rs.value, device=device)
         state.last = {"activation": acts.value, "k": ks.value, "n": ns.value, "runs": rs.value, **s}
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = _risk_histogram(s["risks"], (6.5, 3.2))
-            ax.axvline(np.log10(s["rf_error"]), color="C2", lw=2, label=f"random features E(n) = {s['rf_error']:.3g}")
-            if s["rf_nonneg"] is not None:
-                ax.axvline(np.log10(s["rf_nonneg"]), color="C4", lw=2, ls=":", label=f"our level E+(n-k) = {s['rf_nonneg']:.3g}")
-            ax.set_title(f"{acts.value}, k={ks.value}, n={ns.value}: {100 * s['bad_fraction']:.1f}% of {rs.value} runs at risk ≥ 1e-3")
-            ax.legend(fontsize=7)
-            fig.tight_layout()
-            plt.show()
-            plt.close(fig)
+        fig, ax = _risk_histogram(s["risks"], (6.5, 3.2))
+        ax.axvline(np.log10(s["rf_error"]), color="C2", lw=2, label=f"random features E(n) = {s['rf_error']:.3g}")
+        if s["rf_nonneg"] is not None:
+            ax.axvline(np.log10(s["rf_nonneg"]), color="C4", lw=2, ls=":", label=f"our level E+(n-k) = {s['rf_nonneg']:.3g}")
+        title = f"{acts.value}, k={ks.value}, n={ns.value}: {100 * s['bad_fraction']:.1f}% of {rs.value} runs at risk ≥ 1e-3"
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        _show_figure(out, fig, title)
         return state.last
 
     button.on_click(update)

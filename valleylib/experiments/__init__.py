@@ -7,19 +7,19 @@ line call the same :func:`reproduce`, at the budget in force, and plot from its 
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
 import platform
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import torch
 
 from ..budget import BUDGETS, current_budget
-from ..device import default_device, describe_device
-from ..scorecard import Check, format_scorecard
+from ..device import check_device, default_device, describe_device
+from ..scorecard import format_scorecard
+from ..storage import jsonable, prepare_out_dir, save_figure, write_json
 
 __all__ = ["Experiment", "Report", "experiments", "get_experiment", "reproduce", "to_jsonable"]
 
@@ -86,24 +86,9 @@ class Report:
 
 
 def to_jsonable(x: Any) -> Any:
-    """Convert dataclasses, tensors and numpy values into JSON-friendly Python objects."""
-    if is_dataclass(x) and not isinstance(x, type):
-        return to_jsonable(asdict(x))
-    if isinstance(x, Check):
-        return x.to_dict()
-    if isinstance(x, torch.Tensor):
-        return to_jsonable(x.detach().cpu().tolist())
-    if isinstance(x, Mapping):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_jsonable(v) for v in x]
-    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
-        return x.item()
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
-        return str(x)
-    return x
+    """Convert dataclasses, tensors and numpy values into JSON-friendly Python objects
+    (non-finite floats as ``"nan"``, ``"inf"``, ``"-inf"``; see :func:`valleylib.storage.jsonable`)."""
+    return jsonable(x)
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -153,10 +138,9 @@ def reproduce(
     exp = get_experiment(name)
     budget = current_budget(budget)
     cfg = config if config is not None else exp.configs[budget]
-    dev = torch.device(device) if device is not None else default_device()
-    out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    dev = check_device(device, "device") if device is not None else default_device()
+    # checked before any work starts: a bad folder fails now, not after the run
+    out_dir = prepare_out_dir(out, name="out") if out is not None else None
     t0 = time.perf_counter()
     result = exp.run(cfg, device=dev, out_dir=out_dir, progress=progress)
     seconds = time.perf_counter() - t0
@@ -172,7 +156,7 @@ def reproduce(
         versions={"valleylib": __version__, "torch": torch.__version__, "python": platform.python_version()},
     )
     if out_dir is not None:
-        (out_dir / f"{name}.json").write_text(json.dumps(report.to_dict(), indent=2))
+        write_json(out_dir / f"{name}.json", report.to_dict(), indent=2)
         if exp.figures is not None:
             import matplotlib
 
@@ -180,6 +164,6 @@ def reproduce(
             import matplotlib.pyplot as plt
 
             for fig_name, fig in exp.figures(result).items():
-                fig.savefig(out_dir / f"{name}-{fig_name}.png", dpi=120, bbox_inches="tight")
+                save_figure(fig, out_dir / f"{name}-{fig_name}.png", dpi=120, bbox_inches="tight")
                 plt.close(fig)
     return report

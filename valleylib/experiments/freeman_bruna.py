@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
 from ..mlp import cyclic_task, mlp_forward, polynomial_task, teacher_student_task
 from ..paths import dss_many, find_path, train_through_levels
 from ..scorecard import Check, check_true, undecided
+from ..storage import Parts
 from . import Experiment
 
 __all__ = ["Config", "CONFIGS", "DIGITISED", "run", "scorecard", "figures", "EXPERIMENT"]
@@ -194,39 +197,52 @@ def _bead_plane(task, res, grid: int, multiplier: float) -> dict:
             "profile_t": res.profile_t[::5].tolist(), "profile": res.profile[::5].tolist()}
 
 
+#: What the comparison of path finders reads from a DSS result (kept in the width part).
+_CMP_FIELDS = ("normalized_length", "max_loss", "barrier", "grad_evals", "loss_evals")
+
+
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     """Run all parts; returns the JSON-serialisable result (keys in the module docstring)."""
     cfg = config
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     result: dict = {"seconds": {}}
+    # with out_dir, each finished part is kept in out_dir/freeman-bruna-parts/ for resuming
+    parts = Parts(Path(out_dir) / "freeman-bruna-parts" if out_dir is not None else None, generator=gen)
+    key = {"config": asdict(cfg), "device": dev.type}
 
     # -- polynomial regression --------------------------------------------------------------
     t0 = time.perf_counter()
     poly: dict = {}
-    figure_string = None
     for target, levels in (("quadratic", cfg.quadratic_levels), ("cubic", cfg.cubic_levels)):
-        task = polynomial_task(target, cfg.poly_samples, seed=cfg.seed, device=dev)
-        per_level = _pairs_at_levels(task, levels, cfg.poly_pairs, cfg.poly_lr, cfg.poly_endpoint_iter, gen, progress,
-                                     f"{target}: end points")
-        A = torch.cat([p[0] for p in per_level])
-        B = torch.cat([p[1] for p in per_level])
-        thr = torch.cat([torch.full((p[0].shape[0],), float(l0), dtype=A.dtype, device=dev) for p, l0 in zip(per_level, levels)])
-        res = dss_many(task.loss, A, B, threshold=thr, **_dss_options(cfg, cfg.poly_lr, cfg.poly_bead_iter, progress)) if A.shape[0] else []
-        rows, start = [], 0
-        for (pa, _, reached), l0 in zip(per_level, levels):
-            chunk = res[start : start + pa.shape[0]]
-            start += pa.shape[0]
-            rows.append({"L0": float(l0), "endpoints_reached": reached, **_summarise(chunk),
-                         "normalized_lengths": [r.normalized_length for r in chunk],
-                         "beads": [r.num_beads for r in chunk], "connected": [bool(r.connected) for r in chunk]})
-        poly[target] = rows
-        if target == "quadratic":
-            conn = [r for r in res if r.connected]
-            if conn:
-                low = min(r.threshold for r in conn)
-                figure_string = max((r for r in conn if r.threshold == low), key=lambda r: r.num_beads)
-                result["bead_figure"] = _bead_plane(task, figure_string, cfg.grid, cfg.multiplier)
+        def poly_part(target=target, levels=levels):
+            task = polynomial_task(target, cfg.poly_samples, seed=cfg.seed, device=dev)
+            per_level = _pairs_at_levels(task, levels, cfg.poly_pairs, cfg.poly_lr, cfg.poly_endpoint_iter, gen, progress,
+                                         f"{target}: end points")
+            A = torch.cat([p[0] for p in per_level])
+            B = torch.cat([p[1] for p in per_level])
+            thr = torch.cat([torch.full((p[0].shape[0],), float(l0), dtype=A.dtype, device=dev) for p, l0 in zip(per_level, levels)])
+            res = dss_many(task.loss, A, B, threshold=thr, **_dss_options(cfg, cfg.poly_lr, cfg.poly_bead_iter, progress)) if A.shape[0] else []
+            rows, start = [], 0
+            for (pa, _, reached), l0 in zip(per_level, levels):
+                chunk = res[start : start + pa.shape[0]]
+                start += pa.shape[0]
+                rows.append({"L0": float(l0), "endpoints_reached": reached, **_summarise(chunk),
+                             "normalized_lengths": [r.normalized_length for r in chunk],
+                             "beads": [r.num_beads for r in chunk], "connected": [bool(r.connected) for r in chunk]})
+            part = {"rows": rows}
+            if target == "quadratic":
+                conn = [r for r in res if r.connected]
+                if conn:
+                    low = min(r.threshold for r in conn)
+                    figure_string = max((r for r in conn if r.threshold == low), key=lambda r: r.num_beads)
+                    part["bead_figure"] = _bead_plane(task, figure_string, cfg.grid, cfg.multiplier)
+            return part
+
+        part = parts.get(f"polynomial-{target}", key, poly_part)
+        poly[target] = part["rows"]
+        if "bead_figure" in part:
+            result["bead_figure"] = part["bead_figure"]
     result["polynomial"] = poly
     result["digitised"] = {t: {k: {str(x): y for x, y in v.items()} for k, v in d.items()} for t, d in DIGITISED.items()}
     result["seconds"]["polynomial"] = time.perf_counter() - t0
@@ -235,16 +251,28 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     t0 = time.perf_counter()
     sweep, cmp_pairs = [], None
     for n in cfg.ts_widths:
-        task = teacher_student_task(cfg.ts_d, cfg.ts_k, n, cfg.ts_samples, seed=cfg.seed, device=dev)
-        (A, B, reached), = _pairs_at_levels(task, [cfg.ts_level], cfg.ts_pairs, cfg.ts_lr, cfg.ts_endpoint_iter, gen,
-                                            progress, f"width {n}: end points")
-        res = dss_many(task.loss, A, B, threshold=cfg.ts_level, **_dss_options(cfg, cfg.ts_lr, cfg.ts_bead_iter, progress)) if A.shape[0] else []
-        sweep.append({"width": n, "params": task.num_params, "L0": cfg.ts_level, "endpoints_reached": reached,
-                      "endpoints_tried": 2 * cfg.ts_pairs, **_summarise(res),
-                      "normalized_lengths": [r.normalized_length for r in res], "beads": [r.num_beads for r in res],
-                      "connected": [bool(r.connected) for r in res]})
-        if n == cfg.cmp_width:
-            cmp_pairs = (task, A[: cfg.cmp_pairs], B[: cfg.cmp_pairs], res[: cfg.cmp_pairs])
+        def width_part(n=n):
+            task = teacher_student_task(cfg.ts_d, cfg.ts_k, n, cfg.ts_samples, seed=cfg.seed, device=dev)
+            (A, B, reached), = _pairs_at_levels(task, [cfg.ts_level], cfg.ts_pairs, cfg.ts_lr, cfg.ts_endpoint_iter, gen,
+                                                progress, f"width {n}: end points")
+            res = dss_many(task.loss, A, B, threshold=cfg.ts_level, **_dss_options(cfg, cfg.ts_lr, cfg.ts_bead_iter, progress)) if A.shape[0] else []
+            part = {"row": {"width": n, "params": task.num_params, "L0": cfg.ts_level, "endpoints_reached": reached,
+                            "endpoints_tried": 2 * cfg.ts_pairs, **_summarise(res),
+                            "normalized_lengths": [r.normalized_length for r in res], "beads": [r.num_beads for r in res],
+                            "connected": [bool(r.connected) for r in res]}}
+            if n == cfg.cmp_width:  # what the comparison of path finders needs, kept with the part
+                part["cmp"] = {"A": A[: cfg.cmp_pairs], "B": B[: cfg.cmp_pairs],
+                               "dss": [{k: getattr(r, k) for k in _CMP_FIELDS} for r in res[: cfg.cmp_pairs]]}
+            return part
+
+        part = parts.get(f"width-{n}", key, width_part)
+        sweep.append(part["row"])
+        if "cmp" in part:
+            task = teacher_student_task(cfg.ts_d, cfg.ts_k, n, cfg.ts_samples, seed=cfg.seed, device=dev)
+            c = part["cmp"]
+            A = torch.tensor(c["A"], dtype=torch.float64, device=dev).reshape(-1, task.num_params)
+            B = torch.tensor(c["B"], dtype=torch.float64, device=dev).reshape(-1, task.num_params)
+            cmp_pairs = (task, A, B, [SimpleNamespace(**r) for r in c["dss"]])
     result["width_sweep"] = sweep
     result["teacher"] = {"d": cfg.ts_d, "k": cfg.ts_k, "samples": cfg.ts_samples,
                          "output_variance": float(teacher_student_task(cfg.ts_d, cfg.ts_k, 1, cfg.ts_samples, seed=cfg.seed, device=dev).y.var())}
@@ -252,63 +280,74 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
 
     # -- disconnection example ----------------------------------------------------------------
     t0 = time.perf_counter()
-    disc: dict = {}
-    for act in ("relu", "linear"):
-        task, ta, tb = cyclic_task(act, device=dev)
-        k = len(cfg.cyc_levels)
-        res = dss_many(task.loss, ta.expand(k, -1), tb.expand(k, -1), threshold=torch.tensor(cfg.cyc_levels, dtype=ta.dtype, device=dev),
-                       **_dss_options(cfg, cfg.cyc_lr, cfg.cyc_bead_iter, progress))
-        line = find_path("line", task.loss, ta, tb, resolution=cfg.resolution)
-        disc[act] = {"levels": [{"L0": float(l0), "connected": bool(r.connected), "normalized_length": r.normalized_length,
-                                 "beads": r.num_beads, "max_loss": r.max_loss, "depth": r.info["depth"]}
-                                for l0, r in zip(cfg.cyc_levels, res)],
-                     "line_max": line.max_loss, "line_profile": line.profile[:: max(1, cfg.resolution // 50)].tolist()}
-        if act == "relu":
-            best = min(res, key=lambda r: r.threshold)
-            disc[act]["lowest_profile_t"] = best.profile_t[::5].tolist()
-            disc[act]["lowest_profile"] = best.profile[::5].tolist()
-        # NEB on the same pair: an independent estimate of the barrier, and what the network does at its top
-        band = find_path("neb", task.loss, ta, tb, pivots=15, steps=cfg.cyc_neb_steps, lr=cfg.cyc_neb_lr, progress=progress)
-        top = band.nodes[int(band.node_losses.argmax())][None]
-        with torch.no_grad():
-            out = mlp_forward(top, task.x, task.widths, act)[0]
-            hidden = mlp_forward(top[:, :6], task.x, (2, 3), act)[0]
-        disc[act]["neb"] = {"max_loss": band.max_loss, "normalized_length": band.normalized_length,
-                            "profile_t": band.profile_t[::4].tolist(), "profile": band.profile[::4].tolist(),
-                            "point_errors_at_top": ((out - task.y) ** 2).sum(1).tolist(),
-                            "active_units_at_top": [int(c) for c in (torch.relu(hidden) > 1e-9).sum(1).tolist()]
-                            if act == "relu" else None}
-    disc["connected"] = bool(disc["relu"]["levels"][0]["connected"])
-    disc["linear_connected"] = bool(disc["linear"]["levels"][0]["connected"])
+
+    def disconnection_part():
+        disc: dict = {}
+        for act in ("relu", "linear"):
+            task, ta, tb = cyclic_task(act, device=dev)
+            k = len(cfg.cyc_levels)
+            res = dss_many(task.loss, ta.expand(k, -1), tb.expand(k, -1), threshold=torch.tensor(cfg.cyc_levels, dtype=ta.dtype, device=dev),
+                           **_dss_options(cfg, cfg.cyc_lr, cfg.cyc_bead_iter, progress))
+            line = find_path("line", task.loss, ta, tb, resolution=cfg.resolution)
+            disc[act] = {"levels": [{"L0": float(l0), "connected": bool(r.connected), "normalized_length": r.normalized_length,
+                                     "beads": r.num_beads, "max_loss": r.max_loss, "depth": r.info["depth"]}
+                                    for l0, r in zip(cfg.cyc_levels, res)],
+                         "line_max": line.max_loss, "line_profile": line.profile[:: max(1, cfg.resolution // 50)].tolist()}
+            if act == "relu":
+                best = min(res, key=lambda r: r.threshold)
+                disc[act]["lowest_profile_t"] = best.profile_t[::5].tolist()
+                disc[act]["lowest_profile"] = best.profile[::5].tolist()
+            # NEB on the same pair: an independent estimate of the barrier, and what the network does at its top
+            band = find_path("neb", task.loss, ta, tb, pivots=15, steps=cfg.cyc_neb_steps, lr=cfg.cyc_neb_lr, progress=progress)
+            top = band.nodes[int(band.node_losses.argmax())][None]
+            with torch.no_grad():
+                out = mlp_forward(top, task.x, task.widths, act)[0]
+                hidden = mlp_forward(top[:, :6], task.x, (2, 3), act)[0]
+            disc[act]["neb"] = {"max_loss": band.max_loss, "normalized_length": band.normalized_length,
+                                "profile_t": band.profile_t[::4].tolist(), "profile": band.profile[::4].tolist(),
+                                "point_errors_at_top": ((out - task.y) ** 2).sum(1).tolist(),
+                                "active_units_at_top": [int(c) for c in (torch.relu(hidden) > 1e-9).sum(1).tolist()]
+                                if act == "relu" else None}
+        disc["connected"] = bool(disc["relu"]["levels"][0]["connected"])
+        disc["linear_connected"] = bool(disc["linear"]["levels"][0]["connected"])
+        return disc
+
+    disc = parts.get("disconnection", key, disconnection_part)
     result["disconnection"] = disc
     result["seconds"]["disconnection"] = time.perf_counter() - t0
 
     # -- comparison of path finders ----------------------------------------------------------
     t0 = time.perf_counter()
-    comparison = []
-    if cmp_pairs is not None and cmp_pairs[1].shape[0] > 0:
-        task, A, B, dss_res = cmp_pairs
-        per_method: dict = {"dss": dss_res}
-        for method, opts in (
-            ("line", dict(resolution=cfg.resolution)),
-            ("bezier", dict(steps=cfg.curve_steps, lr=cfg.curve_lr, seed=cfg.seed, progress=progress)),
-            ("polychain", dict(steps=cfg.curve_steps, lr=cfg.curve_lr, seed=cfg.seed, progress=progress)),
-            ("neb", dict(steps=cfg.neb_steps, pivots=cfg.neb_pivots, lr=cfg.neb_lr, progress=progress)),
-        ):
-            per_method[method] = [find_path(method, task.loss, A[i], B[i], threshold=cfg.ts_level, multiplier=cfg.multiplier, **opts)
-                                  for i in range(A.shape[0])]
-        for method, rs in per_method.items():
-            comparison.append({
-                "method": method, "pairs": len(rs),
-                "mean_normalized_length": _mean([r.normalized_length for r in rs]),
-                "mean_max_loss": _mean([r.max_loss for r in rs]),
-                "mean_barrier": _mean([r.barrier for r in rs]),
-                "mean_grad_evals": _mean([r.grad_evals for r in rs]),
-                "mean_loss_evals": _mean([r.loss_evals for r in rs]),
-                "below_threshold_fraction": _mean([1.0 if r.max_loss <= cfg.multiplier * cfg.ts_level else 0.0 for r in rs]),
-            })
+
+    def comparison_part():
+        comparison = []
+        if cmp_pairs is not None and cmp_pairs[1].shape[0] > 0:
+            task, A, B, dss_res = cmp_pairs
+            per_method: dict = {"dss": dss_res}
+            for method, opts in (
+                ("line", dict(resolution=cfg.resolution)),
+                ("bezier", dict(steps=cfg.curve_steps, lr=cfg.curve_lr, seed=cfg.seed, progress=progress)),
+                ("polychain", dict(steps=cfg.curve_steps, lr=cfg.curve_lr, seed=cfg.seed, progress=progress)),
+                ("neb", dict(steps=cfg.neb_steps, pivots=cfg.neb_pivots, lr=cfg.neb_lr, progress=progress)),
+            ):
+                per_method[method] = [find_path(method, task.loss, A[i], B[i], threshold=cfg.ts_level, multiplier=cfg.multiplier, **opts)
+                                      for i in range(A.shape[0])]
+            for method, rs in per_method.items():
+                comparison.append({
+                    "method": method, "pairs": len(rs),
+                    "mean_normalized_length": _mean([r.normalized_length for r in rs]),
+                    "mean_max_loss": _mean([r.max_loss for r in rs]),
+                    "mean_barrier": _mean([r.barrier for r in rs]),
+                    "mean_grad_evals": _mean([r.grad_evals for r in rs]),
+                    "mean_loss_evals": _mean([r.loss_evals for r in rs]),
+                    "below_threshold_fraction": _mean([1.0 if r.max_loss <= cfg.multiplier * cfg.ts_level else 0.0 for r in rs]),
+                })
+        return comparison
+
+    comparison = parts.get("comparison", key, comparison_part) if cmp_pairs is not None else []
     result["comparison"] = {"width": cfg.cmp_width, "L0": cfg.ts_level, "rows": comparison}
     result["seconds"]["comparison"] = time.perf_counter() - t0
+    result["parts_reused"] = list(parts.reused)
     return result
 
 

@@ -20,7 +20,8 @@ Four parts, one result dictionary:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -39,6 +40,7 @@ from ..scorecard import (
     FWER_LEVEL, Check, check_true, compare_fractions, fisher_exact, holm_adjusted, undecided,
     wilson_interval,
 )
+from ..storage import Parts
 from . import Experiment
 from .safran_shamir import PUBLISHED, PUBLISHED_COUNTS, PUBLISHED_RUNS
 
@@ -119,42 +121,57 @@ def _rf_part(cfg: Config, gen: torch.Generator, device, progress) -> dict:
 
 
 def run(cfg: Config, *, device, out_dir=None, progress=None) -> dict:
+    """All parts; with ``out_dir``, each finished part (the random-features curves, and per family
+    the sweep with its levels, and the random starts) is kept in ``out_dir/low-risk-parts/`` and
+    reused by a later run of the same config (:class:`~valleylib.storage.Parts`)."""
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    result: dict = {"random_features": _rf_part(cfg, gen, device, progress)}
+    parts = Parts(Path(out_dir) / "low-risk-parts" if out_dir is not None else None, generator=gen)
+    key = {"config": asdict(cfg), "device": torch.device(device).type}
+    result: dict = {"random_features": parts.get("random-features", key, lambda: _rf_part(cfg, gen, device, progress))}
     widths = cfg.widths()
     result["widths"] = widths
     sweep, starts, bounds = {}, {}, {}
     for family in ("ss", "random"):
         V = make_teacher(family, cfg.k, generator=gen, device=device)
-        rows = width_sweep(V, widths, cfg.runs, generator=gen, max_iter=cfg.max_iter, progress=progress)
-        sweep[family] = [r.__dict__ for r in rows]
-        # random-features levels beside the sweep: E(n) (signed, n features), E_+(n - k) (non-negative)
-        signed = random_features_curve(widths, V, draws=cfg.bound_draws, generator=gen, progress=progress)
-        nn_widths = [n - cfg.k for n in widths if n > cfg.k]
-        nonneg = random_features_curve(nn_widths, V, draws=cfg.bound_draws, nonnegative=True, generator=gen, progress=progress)
-        bounds[family] = {"n": widths, "signed_median": signed["median"],
-                          "nonneg_n": [n for n in widths if n > cfg.k], "nonneg_median": nonneg["median"],
-                          "zero_network": signed["target_energy"]}
-        per = []
-        for n in widths:
-            W0 = xavier_init(cfg.cert_runs, n, cfg.k, generator=gen, device=device)
-            cert = start_certificate(W0, V)
-            line = straight_line_to_global(W0, V)
-            c, s = int(cert["certified"].sum()), int(line["below"].sum())
-            either = int((cert["certified"] | line["below"]).sum())
-            slack = torch.maximum(cert["risk0"], cert["bound"])
-            per.append({
-                "n": n, "runs": cfg.cert_runs,
-                "certified": c / cfg.cert_runs, "certified_ci": wilson_interval(c, cfg.cert_runs),
-                "line_below": s / cfg.cert_runs, "line_ci": wilson_interval(s, cfg.cert_runs),
-                "either": either / cfg.cert_runs, "either_ci": wilson_interval(either, cfg.cert_runs),
-                "median_risk0": float(cert["risk0"].median()), "median_bound": float(cert["bound"].median()),
-                "path_excess": float(((cert["path_max"] - slack) / slack).max()),
-            })
-        starts[family] = per
+
+        def sweep_part():
+            rows = width_sweep(V, widths, cfg.runs, generator=gen, max_iter=cfg.max_iter, progress=progress)
+            # random-features levels beside the sweep: E(n) (signed, n features), E_+(n - k) (non-negative)
+            signed = random_features_curve(widths, V, draws=cfg.bound_draws, generator=gen, progress=progress)
+            nn_widths = [n - cfg.k for n in widths if n > cfg.k]
+            nonneg = random_features_curve(nn_widths, V, draws=cfg.bound_draws, nonnegative=True, generator=gen, progress=progress)
+            return {"rows": [r.__dict__ for r in rows],
+                    "bounds": {"n": widths, "signed_median": signed["median"],
+                               "nonneg_n": [n for n in widths if n > cfg.k], "nonneg_median": nonneg["median"],
+                               "zero_network": signed["target_energy"]}}
+
+        part = parts.get(f"sweep-{family}", key, sweep_part)
+        sweep[family], bounds[family] = part["rows"], part["bounds"]
+
+        def starts_part():
+            per = []
+            for n in widths:
+                W0 = xavier_init(cfg.cert_runs, n, cfg.k, generator=gen, device=device)
+                cert = start_certificate(W0, V)
+                line = straight_line_to_global(W0, V)
+                c, s = int(cert["certified"].sum()), int(line["below"].sum())
+                either = int((cert["certified"] | line["below"]).sum())
+                slack = torch.maximum(cert["risk0"], cert["bound"])
+                per.append({
+                    "n": n, "runs": cfg.cert_runs,
+                    "certified": c / cfg.cert_runs, "certified_ci": wilson_interval(c, cfg.cert_runs),
+                    "line_below": s / cfg.cert_runs, "line_ci": wilson_interval(s, cfg.cert_runs),
+                    "either": either / cfg.cert_runs, "either_ci": wilson_interval(either, cfg.cert_runs),
+                    "median_risk0": float(cert["risk0"].median()), "median_bound": float(cert["bound"].median()),
+                    "path_excess": float(((cert["path_max"] - slack) / slack).max()),
+                })
+            return per
+
+        starts[family] = parts.get(f"starts-{family}", key, starts_part)
     result["width_sweep"] = sweep
     result["bounds"] = bounds
     result["random_starts"] = starts
+    result["parts_reused"] = list(parts.reused)
     ss_rows = []
     for row in sweep["ss"]:
         key = (cfg.k, row["n"])

@@ -13,7 +13,6 @@ reused by a later run with the same row settings.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..safran_shamir import (
 from ..scorecard import (
     FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval,
 )
+from ..storage import read_json, write_json
 from . import Experiment
 
 __all__ = [
@@ -168,15 +168,15 @@ def run(config: Config, *, device, out_dir: Optional[Path] = None, progress=None
     rows, reused = [], 0
     for k, n in config.rows:
         path = store / f"row-{k}-{n}.json" if store is not None else None
-        if path is not None and path.exists():
-            stored = json.loads(path.read_text())
+        stored = read_json(path) if path is not None else None  # a corrupt file: warned, recomputed
+        if isinstance(stored, dict):
             if all(stored.get(key) == val for key, val in _row_key(config, k, n).items()):
                 rows.append(stored)
                 reused += 1
                 continue
         row = run_row(config, k, n, device=device, progress=progress)
         if path is not None:
-            path.write_text(json.dumps(row))
+            write_json(path, row)  # atomic; non-finite numbers as "nan"/"inf"
         rows.append(row)
     return {"rows": rows, "rows_reused": reused, "tol": TOL, "risk_threshold": RISK_THRESHOLD, "config": asdict(config)}
 

@@ -20,7 +20,8 @@ Four parts, one result dictionary:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -38,6 +39,7 @@ from ..empirical import (
 from ..intrinsic import feature_spectrum, intrinsic_dimension
 from ..paths import neb
 from ..scorecard import Check, check_close, check_true
+from ..storage import Parts
 from ..training import train
 from . import Experiment
 
@@ -160,90 +162,106 @@ def _train_masked(p0, x, y, activation, *, iters, lr, progress, desc):
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     cfg = config
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    # with out_dir, each finished part is kept in out_dir/venturi-parts/ for resuming
+    parts = Parts(Path(out_dir) / "venturi-parts" if out_dir is not None else None, generator=gen)
+    key = {"config": asdict(cfg), "device": torch.device(device).type}
     out: dict = {}
 
     # 1. Intrinsic dimension: exact vs numerical.
-    table = []
-    for name, act in POLYNOMIALS.items():
-        for d in cfg.dims:
-            exact = intrinsic_dimension(act, d)
-            size = max(4 * exact, 64)
-            est = intrinsic_dimension(act, d, method="numerical", directions=size, samples=size, seed=cfg.seed, device=device)
-            table.append({"activation": name, "n": d, "exact": exact, "estimated": est})
-    out["intrinsic_dimension"] = table
-    growth = {}
-    for name in NONPOLYNOMIALS + ("quadratic", "cubic"):
-        ranks, spectra = [], None
-        for m in cfg.rank_sizes:
-            spec = feature_spectrum(name, cfg.rank_d, directions=m, samples=m, seed=cfg.seed, device=device)
-            ranks.append(spec.rank)
-            spectra = {"singular_values": spec.singular_values, "threshold": spec.threshold}
-        growth[name] = {"sizes": list(cfg.rank_sizes), "rank": ranks, "largest_spectrum": spectra}
-    out["rank_growth"] = {"n": cfg.rank_d, "curves": growth}
+    def intrinsic_part():
+        table = []
+        for name, act in POLYNOMIALS.items():
+            for d in cfg.dims:
+                exact = intrinsic_dimension(act, d)
+                size = max(4 * exact, 64)
+                est = intrinsic_dimension(act, d, method="numerical", directions=size, samples=size, seed=cfg.seed, device=device)
+                table.append({"activation": name, "n": d, "exact": exact, "estimated": est})
+        growth = {}
+        for name in NONPOLYNOMIALS + ("quadratic", "cubic"):
+            ranks, spectra = [], None
+            for m in cfg.rank_sizes:
+                spec = feature_spectrum(name, cfg.rank_d, directions=m, samples=m, seed=cfg.seed, device=device)
+                ranks.append(spec.rank)
+                spectra = {"singular_values": spec.singular_values, "threshold": spec.threshold}
+            growth[name] = {"sizes": list(cfg.rank_sizes), "rank": ranks, "largest_spectrum": spectra}
+        return {"intrinsic_dimension": table, "rank_growth": {"n": cfg.rank_d, "curves": growth}}
+
+    out.update(parts.get("intrinsic-dimension", key, intrinsic_part))
 
     # 2. Over-parametrisation sweep (quadratic activation).
     d = cfg.sweep_d
     dim_star = intrinsic_dimension("quadratic", d)
     sweep = {"activation": "quadratic", "n": d, "dim_star": dim_star, "widths": list(cfg.sweep_widths), "datasets": {}}
-    for kind in DATASETS:
-        N = cfg.small_samples if kind == DATASETS[2] else cfg.sweep_samples
-        x, y = make_dataset(kind, d, N, gen, device)
-        L_star = function_space_minimum(x, y, "quadratic")
-        p0, mask = _masked_starts(cfg.sweep_widths, cfg.sweep_runs, d, gen, device)
-        res = _train_masked(p0, x, y, "quadratic", iters=cfg.sweep_iters, lr=0.01, progress=progress, desc=f"sweep: {kind}")
-        rows = []
-        for i, w in enumerate(cfg.sweep_widths):
-            sl = slice(i * cfg.sweep_runs, (i + 1) * cfg.sweep_runs)
-            loss = res.loss[sl]
-            rows.append({
-                "width": w,
-                "runs": cfg.sweep_runs,
-                "success_fraction": success_fraction(loss, L_star),
-                "converged_fraction": float(res.converged[sl].double().mean()),
-                "final_risk": loss.cpu().tolist(),
-            })
-        sweep["datasets"][kind] = {"samples": N, "global_minimum": L_star, "rows": rows}
+    for index, kind in enumerate(DATASETS):
+        def sweep_part(kind=kind):
+            N = cfg.small_samples if kind == DATASETS[2] else cfg.sweep_samples
+            x, y = make_dataset(kind, d, N, gen, device)
+            L_star = function_space_minimum(x, y, "quadratic")
+            p0, mask = _masked_starts(cfg.sweep_widths, cfg.sweep_runs, d, gen, device)
+            res = _train_masked(p0, x, y, "quadratic", iters=cfg.sweep_iters, lr=0.01, progress=progress, desc=f"sweep: {kind}")
+            rows = []
+            for i, w in enumerate(cfg.sweep_widths):
+                sl = slice(i * cfg.sweep_runs, (i + 1) * cfg.sweep_runs)
+                loss = res.loss[sl]
+                rows.append({
+                    "width": w,
+                    "runs": cfg.sweep_runs,
+                    "success_fraction": success_fraction(loss, L_star),
+                    "converged_fraction": float(res.converged[sl].double().mean()),
+                    "final_risk": loss.cpu().tolist(),
+                })
+            return {"samples": N, "global_minimum": L_star, "rows": rows}
+
+        sweep["datasets"][kind] = parts.get(f"sweep-{index}", key, sweep_part)
     out["overparam_sweep"] = sweep
 
     # 3. Constructive descent paths.
-    x, y = make_dataset(DATASETS[0], d, cfg.sweep_samples, gen, device)
-    n = dim_star + 2
-    W0 = torch.randn(n, d, generator=gen, dtype=torch.float64) / math.sqrt(d)
-    half = n // 2  # the second half of the units are multiples of the first: dependent features
-    W0[half:] = W0[: n - half] * torch.tensor([1.0, -2.0, 0.5, 3.0] * n, dtype=torch.float64)[: n - half].unsqueeze(1)
-    a0 = torch.randn(n, generator=gen, dtype=torch.float64) / math.sqrt(n)
-    path = descent_path(W0.to(device), a0.to(device), x, y, activation="quadratic", steps=25, seed=cfg.seed)
-    L_star = function_space_minimum(x, y, "quadratic")
-    # The straight segment from the start to the path's end point, for comparison.
-    ts = torch.linspace(0, 1, 75, dtype=torch.float64)
-    straight = [float(empirical_risk((1 - t) * W0.to(device) + t * path["W"], (1 - t) * a0.to(device) + t * path["a"], x, y, activation="quadratic")) for t in ts]
-    out["descent_path"] = {
-        "activation": "quadratic", "n": d, "width": n, "dim_star": dim_star, "global_minimum": L_star,
-        "t": path["t"], "risk": path["risk"], "rank_before": path["rank_before"], "rank_after": path["rank_after"],
-        "straight_t": ts.tolist(), "straight_risk": straight,
-    }
+    def descent_part():
+        x, y = make_dataset(DATASETS[0], d, cfg.sweep_samples, gen, device)
+        n = dim_star + 2
+        W0 = torch.randn(n, d, generator=gen, dtype=torch.float64) / math.sqrt(d)
+        half = n // 2  # the second half of the units are multiples of the first: dependent features
+        W0[half:] = W0[: n - half] * torch.tensor([1.0, -2.0, 0.5, 3.0] * n, dtype=torch.float64)[: n - half].unsqueeze(1)
+        a0 = torch.randn(n, generator=gen, dtype=torch.float64) / math.sqrt(n)
+        path = descent_path(W0.to(device), a0.to(device), x, y, activation="quadratic", steps=25, seed=cfg.seed)
+        L_star = function_space_minimum(x, y, "quadratic")
+        # The straight segment from the start to the path's end point, for comparison.
+        ts = torch.linspace(0, 1, 75, dtype=torch.float64)
+        straight = [float(empirical_risk((1 - t) * W0.to(device) + t * path["W"], (1 - t) * a0.to(device) + t * path["a"], x, y, activation="quadratic")) for t in ts]
+        return {
+            "activation": "quadratic", "n": d, "width": n, "dim_star": dim_star, "global_minimum": L_star,
+            "t": path["t"], "risk": path["risk"], "rank_before": path["rank_before"], "rank_after": path["rank_after"],
+            "straight_t": ts.tolist(), "straight_risk": straight,
+        }
+
+    out["descent_path"] = parts.get("descent-path", key, descent_part)
 
     # 4. Empirical-risk corollary: ReLU, width >= N samples.
-    xe = torch.randn(cfg.emp_samples, cfg.emp_d, generator=gen, dtype=torch.float64).to(device)
-    ye = torch.randn(cfg.emp_samples, generator=gen, dtype=torch.float64).to(device)
-    We = torch.randn(cfg.emp_samples, cfg.emp_d, generator=gen, dtype=torch.float64).to(device)
-    ae = torch.randn(cfg.emp_samples, generator=gen, dtype=torch.float64).to(device)
-    epath = descent_path(We, ae, xe, ye, activation="relu", steps=25, seed=cfg.seed)
-    p0, mask = _masked_starts(cfg.emp_widths, cfg.emp_runs, cfg.emp_d, gen, device)
-    res = _train_masked(p0, xe, ye, "relu", iters=cfg.emp_iters, lr=0.05, progress=progress, desc="empirical: relu")
-    rows = []
-    for i, w in enumerate(cfg.emp_widths):
-        sl = slice(i * cfg.emp_runs, (i + 1) * cfg.emp_runs)
-        rows.append({"width": w, "runs": cfg.emp_runs, "success_fraction": success_fraction(res.loss[sl], 0.0, atol=1e-4),
-                     "final_risk": res.loss[sl].cpu().tolist()})
-    out["empirical"] = {
-        "activation": "relu", "n": cfg.emp_d, "samples": cfg.emp_samples, "global_minimum": 0.0,
-        "path": {"t": epath["t"], "risk": epath["risk"], "rank_before": epath["rank_before"], "rank_after": epath["rank_after"]},
-        "rows": rows,
-    }
+    def empirical_part():
+        xe = torch.randn(cfg.emp_samples, cfg.emp_d, generator=gen, dtype=torch.float64).to(device)
+        ye = torch.randn(cfg.emp_samples, generator=gen, dtype=torch.float64).to(device)
+        We = torch.randn(cfg.emp_samples, cfg.emp_d, generator=gen, dtype=torch.float64).to(device)
+        ae = torch.randn(cfg.emp_samples, generator=gen, dtype=torch.float64).to(device)
+        epath = descent_path(We, ae, xe, ye, activation="relu", steps=25, seed=cfg.seed)
+        p0, mask = _masked_starts(cfg.emp_widths, cfg.emp_runs, cfg.emp_d, gen, device)
+        res = _train_masked(p0, xe, ye, "relu", iters=cfg.emp_iters, lr=0.05, progress=progress, desc="empirical: relu")
+        rows = []
+        for i, w in enumerate(cfg.emp_widths):
+            sl = slice(i * cfg.emp_runs, (i + 1) * cfg.emp_runs)
+            rows.append({"width": w, "runs": cfg.emp_runs, "success_fraction": success_fraction(res.loss[sl], 0.0, atol=1e-4),
+                         "final_risk": res.loss[sl].cpu().tolist()})
+        return {
+            "activation": "relu", "n": cfg.emp_d, "samples": cfg.emp_samples, "global_minimum": 0.0,
+            "path": {"t": epath["t"], "risk": epath["risk"], "rank_before": epath["rank_before"], "rank_after": epath["rank_after"]},
+            "rows": rows,
+        }
+
+    out["empirical"] = parts.get("empirical", key, empirical_part)
 
     # 5. The ReLU example with a spurious valley (closed-form population risk).
-    out["negative_example"] = negative_example(cfg, gen, device, progress)
+    out["negative_example"] = parts.get("negative-example", key,
+                                        lambda: negative_example(cfg, gen, device, progress))
+    out["parts_reused"] = list(parts.reused)
     return out
 
 

@@ -481,9 +481,6 @@ NOT_FUNCTIONS = {
 #: Cases in modules owned by other work (linear, intrinsic, low risk, scorecards, experiments) that
 #: still fail: kept visible as strict xfails so that a fix shows up (and must then be un-listed).
 KNOWN_OPEN: dict[str, str] = {
-    "reproduce[unknown name]": "valleylib/experiments (another branch): the message names the value, not `name`",
-    "reproduce[device]": "valleylib/experiments (another branch): torch.device(device) raises RuntimeError; "
-                         "use valleylib.device.check_device('device', device)",
 }
 
 

@@ -70,7 +70,7 @@ def _bad_cases(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     cases = [
-        (["reproduce", "nope"], {}, "experiment 'nope' is not registered"),
+        (["reproduce", "nope"], {}, "name='nope': no such experiment"),
         (["reproduce", "intro", "--budget", "huge"], {}, "--budget 'huge' is not a budget"),
         (["reproduce", "intro", "--device", "bogus"], {}, "--device 'bogus' is not a torch device name"),
         (["reproduce", "intro", "--device", "mps"], {}, "--device 'mps'"),

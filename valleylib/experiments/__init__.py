@@ -110,7 +110,7 @@ def experiments() -> dict[str, Experiment]:
 def get_experiment(name: str) -> Experiment:
     registry = experiments()
     if name not in registry:
-        raise ValueError(f"experiment {name!r} is not registered; expected one of {', '.join(registry)}")
+        raise ValueError(f"name={name!r}: no such experiment; expected one of {', '.join(registry)}")
     return registry[name]
 
 

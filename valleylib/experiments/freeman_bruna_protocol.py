@@ -48,6 +48,8 @@ SOURCE = "Freeman & Bruna 2017, §3.5 / Fig. 1"
 MIN_LEVELS_FOR_FIT = 3
 #: Two-sided coverage of the bootstrap interval of the exponent.
 COVERAGE = 0.9
+#: Training (and test) sample size of the authors' polynomial scripts.
+AUTHORS_SAMPLES = 10_000
 
 
 @dataclass(frozen=True)
@@ -285,10 +287,12 @@ def scorecard(result: dict) -> list[Check]:
     m = result["multiplier"]
     if one:
         worst = max(one)
-        checks.append(check_true(f"one-sample strings, re-measured on the held-out sample, stay below m*L0 (m = {m})",
-                                 "this book (is the one-sample figure the authors' protocol?)",
-                                 f"max loss / L0 = {worst:.3f} over {len(one)} string(s)", worst < m,
-                                 published=f"< {m}"))
+        c = check_true(f"one-sample strings, re-measured on the held-out sample, stay below m*L0 (m = {m})",
+                       "this book (is the one-sample figure the authors' protocol?)",
+                       f"max loss / L0 = {worst:.3f} over {len(one)} string(s)", worst < m, published=f"< {m}")
+        # With fewer points than the authors' the generalisation gap is ours, not theirs.
+        checks.append(c if result["samples"] >= AUTHORS_SAMPLES else
+                      undecided(c, f"{result['samples']} points, decided at the authors' {AUTHORS_SAMPLES}"))
     fit = ho["fit"]
     conn = [r for r in rows if r["connected_fraction"] > 0]
     if len(conn) >= 2:

@@ -28,24 +28,19 @@ __all__ = ["held_out_loss"]
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def held_out_loss(train_loss: LossFn, test_loss: LossFn, value: str = "test") -> LossFn:
+def held_out_loss(train_loss: LossFn, test_loss: LossFn) -> LossFn:
     """A batched loss with the value of ``test_loss`` and the autograd gradient of ``train_loss``.
 
     Args:
         train_loss: batched loss ``(runs, P) -> (runs,)`` on the training sample (its gradient is used).
         test_loss: batched loss ``(runs, P) -> (runs,)`` on the test sample (its value is used).
-        value: ``"test"`` (the value is :math:`F_{\\text{test}}`) or ``"min"`` (the value is
-            :math:`\\min(F_{\\text{train}}, F_{\\text{test}})`: a run stops when *either* sample is
-            below the target, as the scripts' end-point loop does).
 
     Returns:
-        ``theta -> train(theta) + (v(theta) - train(theta)).detach()``; equal to ``v`` (the chosen
-        value) up to rounding, with the gradient of ``train_loss``.
+        ``theta -> train(theta) + (test(theta) - train(theta)).detach()``; equal to ``test_loss`` in
+        value (up to rounding), with the gradient of ``train_loss``.
     """
     check_callable("train_loss", train_loss)
     check_callable("test_loss", test_loss)
-    if value not in ("test", "min"):
-        raise ValueError(f"value={value!r}: expected 'test' or 'min'")
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
         tr = train_loss(theta)
@@ -53,7 +48,6 @@ def held_out_loss(train_loss: LossFn, test_loss: LossFn, value: str = "test") ->
         if tr.shape != te.shape:
             raise ValueError(f"train_loss and test_loss: expected the same shape, got {tuple(tr.shape)} and "
                              f"{tuple(te.shape)}")
-        v = te if value == "test" else torch.minimum(tr, te)
-        return tr + (v - tr).detach()
+        return tr + (te - tr).detach()
 
     return loss

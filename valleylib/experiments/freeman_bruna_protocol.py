@@ -6,10 +6,9 @@ Parts:
     the quadratic regression of :mod:`valleylib.experiments.freeman_bruna` run twice from the same
     initialisations: *one sample* (train, threshold and segment tests on one sample, as the
     chapter's main run) and *held out* (as the authors' ``QUADRATICS.py``: Adam on a training
-    sample; beads trained until, and segments tested, on a separate test sample of the same size;
-    end points trained until either sample is below :math:`L_0`, as the script's end-point loop;
-    through :func:`valleylib.heldout.held_out_loss`). The authors draw a fresh training sample for
-    every network they train; we use one training sample for all (the path finders take one loss).
+    sample, every "below :math:`L_0`" decided on a separate test sample of the same size, through
+    :func:`valleylib.heldout.held_out_loss`). The authors draw a fresh training sample for every
+    network they train; we use one training sample for all (the path finders take one loss).
 ``power_law``
     the paper's text: "the number of required beads ... grew approximately as a power-law". We fit
     :math:`\\log \\bar b(L_0) = c - \\beta\\log L_0` (mean beads per level) by least squares on our
@@ -229,12 +228,10 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     train_task = polynomial_task("quadratic", cfg.samples, seed=cfg.seed, device=dev)
     test_task = polynomial_task("quadratic", cfg.samples, seed=cfg.seed + 1, device=dev)
     heldout = held_out_loss(train_task.loss, test_task.loss)
-    # the scripts' end-point loop stops when either sample is below L0; beads and segments: test sample
-    either = held_out_loss(train_task.loss, test_task.loss, value="min")
     th0 = train_task.init(2 * cfg.pairs, gen)
     protocols = {}
-    for name, loss, ends_loss in (("one_sample", train_task.loss, train_task.loss), ("held_out", heldout, either)):
-        T, _, _, ok = train_through_levels(ends_loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
+    for name, loss in (("one_sample", train_task.loss), ("held_out", heldout)):
+        T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
                                            progress=progress, desc=f"{name}: end points")
         As, Bs, reached = [], [], []
         for k in range(len(cfg.levels)):

@@ -7,7 +7,9 @@ Parts:
     initialisations: *one sample* (train, threshold and segment tests on one sample, as the
     chapter's main run) and *held out* (as the authors' ``QUADRATICS.py``: Adam on a training
     sample, every "below :math:`L_0`" decided on a separate test sample of the same size, through
-    :func:`valleylib.heldout.held_out_loss`). The authors draw a fresh training sample for every
+    :func:`valleylib.heldout.held_out_loss`). (The script's end-point loop stops when *either*
+    sample is below :math:`L_0`; we stop end points on the test sample, because DSS needs both
+    end points below :math:`L_0` on the loss it tests.) The authors draw a fresh training sample for every
     network they train; we use one training sample for all (the path finders take one loss).
 ``power_law``
     the paper's text: "the number of required beads ... grew approximately as a power-law". We fit

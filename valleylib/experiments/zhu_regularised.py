@@ -93,7 +93,8 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     d0, d1, d2, N = cfg.shape
     X, Y = designed_instance(d0, d2, N, cfg.singular_values, cfg.noise, gen, dev)
     fstar = global_minimum_value(X, Y, d1)
-    result: dict = {"fstar": fstar, "shape": list(cfg.shape), "seconds": {}}
+    result: dict = {"fstar": fstar, "shape": list(cfg.shape), "singular_values": list(cfg.singular_values),
+                    "noise": cfg.noise, "seconds": {}}
 
     t0 = time.perf_counter()
     crit = []

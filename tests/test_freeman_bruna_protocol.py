@@ -71,6 +71,10 @@ def test_prop23_sides_match_the_gaussian_closed_form_and_are_tight_on_the_bisect
     line = torch.linspace(-2, 2, 101, dtype=torch.float64).unsqueeze(1) * wm
     s = fbp.prop23_sides(w1[:1], w2[:1], line)
     assert float(s["upper"][0] - s["middle"][0]) == pytest.approx(0.0, abs=1e-14)
+    with pytest.raises(ValueError, match="x"):
+        fbp.prop23_sides(w1, w2, x[:, :2])
+    with pytest.raises(ValueError, match="w1"):
+        fbp.prop23_sides([[1.0, 0.0, 0.0]], w2, x)
 
 
 def _good():

@@ -137,6 +137,12 @@ def bootstrap_exponent(levels, beads_per_pair, draws: int, generator: torch.Gene
 def prop23_sides(w1: torch.Tensor, w2: torch.Tensor, x: torch.Tensor) -> dict:
     """The three sides of Prop. 2.3 on the empirical distribution of ``x`` ``(N, d)``, for unit rows
     ``w1, w2`` ``(m, d)``: ``lower``, ``middle`` (:math:`[w_1, w_2]_Z`) and ``upper``, each ``(m,)``."""
+    for name, t in (("w1", w1), ("w2", w2), ("x", x)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.is_floating_point():
+            raise ValueError(f"{name}: expected a 2-D floating tensor, got {getattr(t, 'shape', type(t).__name__)}")
+    if w1.shape != w2.shape or w1.shape[1] != x.shape[1]:
+        raise ValueError(f"w1, w2, x: expected w1 and w2 (m, d) and x (N, d), got {tuple(w1.shape)}, "
+                         f"{tuple(w2.shape)}, {tuple(x.shape)}")
     cos = (w1 * w2).sum(1).clamp(-1, 1)
     wm = (w1 + w2) / (w1 + w2).norm(dim=1, keepdim=True)
     z1, z2, zm = torch.relu(x @ w1.T), torch.relu(x @ w2.T), torch.relu(x @ wm.T)  # (N, m)

@@ -269,11 +269,12 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     g2 = torch.Generator().manual_seed(cfg.seed + 7)
     alpha = torch.linspace(0, math.pi, 181, dtype=torch.float64)
     p23 = {"gaussian_closed_form": _summary(_gaussian_sides(alpha))}
-    w1, w2 = _random_unit_pairs(cfg.p23_pairs, cfg.p23_d, g2)
-    x = torch.randn(cfg.p23_samples, cfg.p23_d, generator=g2, dtype=torch.float64)
+    w1, w2 = (w.to(dev) for w in _random_unit_pairs(cfg.p23_pairs, cfg.p23_d, g2))
+    x = torch.randn(cfg.p23_samples, cfg.p23_d, generator=g2, dtype=torch.float64).to(dev)
     p23["gaussian_sample"] = _summary(prop23_sides(w1, w2, x))
     skew = torch.randn(cfg.p23_samples, cfg.p23_d, generator=g2, dtype=torch.float64)
     skew = skew * torch.tensor([3.0] + [0.5] * (cfg.p23_d - 1), dtype=torch.float64) + 0.7  # anisotropic, off-centre
+    skew = skew.to(dev)
     p23["skewed_sample"] = _summary(prop23_sides(w1, w2, skew))
     ga = _gaussian_sides(alpha)
     p23["curve"] = {"alpha": alpha[::6].tolist(), "lower": ga["lower"][::6].tolist(),

@@ -43,8 +43,8 @@ from .linear import (
     whiten,
 )
 
-__all__ = ["balance_gap", "regularised_loss_grad", "regularised_hessian", "regularised_train_loss_grad",
-           "balanced_critical_points"]
+__all__ = ["balance_gap", "regularised_loss_grad", "regularised_hessian",
+           "regularised_train_loss_grad", "balanced_critical_points"]
 
 
 def _mu(mu) -> float:
@@ -63,7 +63,8 @@ def balance_gap(W1, W2, X) -> torch.Tensor:
     return D[0] if single else D
 
 
-def regularised_loss_grad(W1, W2, X, Y, mu: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def regularised_loss_grad(W1, W2, X, Y,
+                          mu: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:math:`g` and its closed-form gradients (module docstring); ``(loss, grad_W1, grad_W2)``."""
     mu = _mu(mu)
     X, Y = _data(X, Y)
@@ -91,9 +92,12 @@ def regularised_train_loss_grad(X, Y, d1: int, mu: float):
         PS = P @ S
         W1S = W1 @ S
         D = W2.transpose(-1, -2) @ W2 - W1S @ W1.transpose(-1, -2)
-        loss = 0.5 * (PS * P).sum((-1, -2)) - (P * C).sum((-1, -2)) + 0.5 * yy + 0.25 * mu * (D * D).sum((-1, -2))
+        loss = (0.5 * (PS * P).sum((-1, -2)) - (P * C).sum((-1, -2)) + 0.5 * yy
+                + 0.25 * mu * (D * D).sum((-1, -2)))
         E = PS - C
-        return loss, pack(W2.transpose(-1, -2) @ E - mu * D @ W1S, E @ W1.transpose(-1, -2) + mu * W2 @ D)
+        g1 = W2.transpose(-1, -2) @ E - mu * D @ W1S
+        g2 = E @ W1.transpose(-1, -2) + mu * W2 @ D
+        return loss, pack(g1, g2)
 
     return loss_grad
 
@@ -114,14 +118,16 @@ def regularised_hessian(W1, W2, X, Y, mu: float) -> torch.Tensor:
     H = shallow_hessian(W1, W2, X, Y)
     S = X @ X.T
     D = W2.transpose(-1, -2) @ W2 - W1 @ S @ W1.transpose(-1, -2)
-    E1, E2 = unpack(torch.eye(P, dtype=W1.dtype, device=W1.device), d0, d1, d2)  # (P, d1, d0), (P, d2, d1)
+    # basis directions: (P, d1, d0) and (P, d2, d1)
+    E1, E2 = unpack(torch.eye(P, dtype=W1.dtype, device=W1.device), d0, d1, d2)
     A = E2.transpose(-1, -2).unsqueeze(0) @ W2.unsqueeze(1)  # (runs, P, d1, d1): Delta2^T W2
     Bm = E1.unsqueeze(0) @ (S @ W1.transpose(-1, -2)).unsqueeze(1)  # Delta1 S W1^T
     J = (A + A.transpose(-1, -2) - Bm - Bm.transpose(-1, -2)).reshape(runs, P, d1 * d1)
     HR = 0.5 * J @ J.transpose(-1, -2)
     eye2 = torch.eye(d2, dtype=W1.dtype, device=W1.device)
-    HR[:, : d1 * d0, : d1 * d0] -= torch.einsum("rab,ce->racbe", D, S).reshape(runs, d1 * d0, d1 * d0)
-    HR[:, d1 * d0 :, d1 * d0 :] += torch.einsum("pq,rab->rpaqb", eye2, D).reshape(runs, d2 * d1, d2 * d1)
+    n1, n2 = d1 * d0, d2 * d1
+    HR[:, :n1, :n1] -= torch.einsum("rab,ce->racbe", D, S).reshape(runs, n1, n1)
+    HR[:, n1:, n1:] += torch.einsum("pq,rab->rpaqb", eye2, D).reshape(runs, n2, n2)
     H = H + mu * HR
     return H[0] if single else H
 

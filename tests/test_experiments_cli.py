@@ -158,7 +158,7 @@ def test_out_checked_before_the_run(tmp_path, monkeypatch):
 
 
 def test_get_experiment_unknown():
-    with pytest.raises(ValueError, match="not registered"):
+    with pytest.raises(ValueError, match="name=.nope.: no such experiment"):
         get_experiment("nope")
 
 

@@ -4,7 +4,7 @@
 
 1. A notebook runtime: the virtual environment ``.venv-colab`` with what Colab preinstalls and
    this book relies on (torch from the local CPU wheel, numpy, matplotlib, ipywidgets, tqdm,
-   ipykernel, nbclient), but not ``valleylib``. It is cached, and rebuilt when ``RUNTIME`` or the
+   scikit-learn, ipykernel, nbclient), but not ``valleylib``. It is cached, and rebuilt when ``RUNTIME`` or the
    dependencies in ``pyproject.toml`` change.
 2. The clone under test: its tracked (and untracked, not ignored) files copied to a temporary
    folder, as a fresh clone would have them, and built once into a wheel (``--source clone``
@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-colab"
 #: What a Colab runtime has before the first cell runs (torch from the local CPU wheel).
-RUNTIME = ["torch==2.13.0", "numpy", "matplotlib", "ipywidgets", "tqdm", "ipykernel", "nbclient"]
+RUNTIME = ["torch==2.13.0", "numpy", "matplotlib", "ipywidgets", "tqdm", "scikit-learn", "ipykernel",
+           "nbclient"]
 #: Words a page prints when it cannot find a recorded result (valleylib.book.MISSING_RECORD).
 MISSING = ("in this checkout", "not recorded")
 #: The install cell may print at most this much (pip -q plus IPython's restart note).

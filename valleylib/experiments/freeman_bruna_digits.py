@@ -53,21 +53,21 @@ class Config:
     hidden: int = 32
     samples: int = 1797  # images used (all of them: 1797)
     test_fraction: float = 0.25
-    pairs: int = 8
+    pairs: int = 20
     levels: tuple = (0.15, 0.1, 0.07, 0.05, 0.04)  # test error
     alpha: float = 0.98
     multiplier: float = 1.02
     max_depth: int = 10
     resolution: int = 20
     lr: float = 1e-2
-    endpoint_iter: int = 5000
-    bead_iter: int = 3000
+    endpoint_iter: int = 10_000
+    bead_iter: int = 5000
 
 
 CONFIGS = {
     "smoke": Config(hidden=16, samples=600, pairs=2, levels=(0.2, 0.12), endpoint_iter=600, bead_iter=300,
                     max_depth=4),
-    "default": Config(pairs=4, levels=(0.15, 0.1, 0.07, 0.05), endpoint_iter=2000, bead_iter=1000, max_depth=6),
+    "default": Config(pairs=10, levels=(0.15, 0.1, 0.07, 0.05), endpoint_iter=5000, bead_iter=3000),
     "full": Config(),
 }
 

@@ -89,6 +89,9 @@ def test_digits_trend_is_na_with_too_few_pairs_or_levels():
     r["rows"][1]["mean_beads"] = 3.0
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
     assert any("non-decreasing" in c for c in na)
+    r["rows"][2]["mean_normalized_length"] = 1.4
+    na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
+    assert any("normalized length" in c for c in na)
     r = _good()
     r["rows"] = r["rows"][:1]
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]

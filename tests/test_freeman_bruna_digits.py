@@ -25,7 +25,8 @@ def test_losses_at_zero_weights_are_log10_and_the_share_of_nonzero_labels():
     th = torch.zeros(3, P, dtype=torch.float64)
     assert torch.allclose(tr(th), torch.full((3,), math.log(10.0), dtype=torch.float64), atol=1e-14)
     # all logits equal: argmax is class 0
-    assert torch.allclose(err(th), torch.full((3,), float((y[:20] != 0).double().mean()), dtype=torch.float64))
+    share = float((y[:20] != 0).double().mean())
+    assert torch.allclose(err(th), torch.full((3,), share, dtype=torch.float64))
 
 
 def test_batched_losses_match_one_network_at_a_time():
@@ -41,7 +42,8 @@ def test_batched_losses_match_one_network_at_a_time():
         z = torch.relu(x @ w1 + b1) @ w2 + b2
         ce = torch.nn.functional.cross_entropy(z, y)
         assert float(tr(th)[r]) == pytest.approx(float(ce), abs=1e-12)
-        assert float(err(th)[r]) == pytest.approx(float((z.argmax(1) != y).double().mean()), abs=1e-15)
+        wrong = float((z.argmax(1) != y).double().mean())
+        assert float(err(th)[r]) == pytest.approx(wrong, abs=1e-15)
     with pytest.raises(ValueError, match="theta"):
         tr(th[:, :-1])
 
@@ -50,7 +52,8 @@ def test_smoke_run_strings_are_sane():
     res = fbd.run(fbd.CONFIGS["smoke"], device="cpu", progress=False)
     assert [r["L0"] for r in res["rows"]] == list(fbd.CONFIGS["smoke"].levels)
     for r in res["rows"]:
-        assert all(b >= 3 for b in r["beads"]) and all(x >= 1 - 1e-9 for x in r["normalized_lengths"])
+        assert all(b >= 3 for b in r["beads"])
+        assert all(x >= 1 - 1e-9 for x in r["normalized_lengths"])
     assert len(fbd.scorecard(res)) >= 3
 
 
@@ -96,5 +99,6 @@ def test_digits_trend_is_na_with_too_few_pairs_or_levels():
     r["rows"] = r["rows"][:1]
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
     assert any("non-decreasing" in c for c in na)
-    empty = fbd.scorecard({"rows": [dict(_good()["rows"][0], pairs=0, connected_fraction=float("nan"))]})
+    none = dict(_good()["rows"][0], pairs=0, connected_fraction=float("nan"))
+    empty = fbd.scorecard({"rows": [none]})
     assert all(c.passed is None for c in empty)

@@ -1,22 +1,23 @@
-"""A real-data panel for Freeman & Bruna's Figure 1: scikit-learn's 8x8 digits as a stand-in for MNIST.
+"""A real-data panel for Freeman & Bruna's Figure 1: sklearn's 8x8 digits, a stand-in for MNIST.
 
 Figure 1 of the paper also shows MNIST, CIFAR-10 and PTB. No downloads are allowed here, so we use
 the one real labelled image set that ships inside a package, :func:`sklearn.datasets.load_digits`
 (1797 images of 8x8 pixels, 10 classes). It is a *stand-in*: smaller images, a much smaller network
 than the authors' convolutional one, and our own choices below. Nothing here is a published number.
 
-Model: one hidden ReLU layer with biases, :math:`f_\\theta(x) = W_2\\,\\mathrm{relu}(W_1 x + b_1) + b_2`
-(``64 -> hidden -> 10``), pixels scaled to :math:`[0, 1]`, weights :math:`U(-1/\\sqrt{\\text{fan-in}},
-1/\\sqrt{\\text{fan-in}})`. Data split once (seeded) into a training and a test part.
+Model: one hidden ReLU layer with biases,
+:math:`f_\\theta(x) = W_2\\,\\mathrm{relu}(W_1 x + b_1) + b_2` (``64 -> hidden -> 10``), pixels
+scaled to :math:`[0, 1]`, weights :math:`U(-1/\\sqrt{\\text{fan-in}}, 1/\\sqrt{\\text{fan-in}})`.
+Data split once (seeded) into a training and a test part.
 
-Protocol (as the authors' MNIST script, papers.md §3.4-3.5, where it applies): the threshold is on the
-*test error* (fraction misclassified). Through :func:`valleylib.heldout.held_out_loss` the loss DSS sees
-has the value of the test error and the gradient of the training cross-entropy
-:math:`-\\frac1N\\sum_i \\log \\mathrm{softmax}(f_\\theta(x_i))_{y_i}`: end points and beads are trained
-by Adam on the cross-entropy and stop when the test error is below their level, and the segment tests
-interpolate the test error. DSS as in that script: beads to :math:`\\alpha L_0` with
-:math:`\\alpha = 0.98`, acceptance :math:`\\max_t < 1.02\\,L_0` on 21 points, new bead at the argmax.
-We report, per level :math:`L_0`, the normalized geodesic length
+Protocol (as the authors' MNIST script, papers.md §3.4-3.5, where it applies): the threshold is on
+the *test error* (fraction misclassified). Through :func:`valleylib.heldout.held_out_loss` the loss
+DSS sees has the value of the test error and the gradient of the training cross-entropy
+:math:`-\\frac1N\\sum_i \\log \\mathrm{softmax}(f_\\theta(x_i))_{y_i}`: end points and beads are
+trained by Adam on the cross-entropy and stop when the test error is below their level, and the
+segment tests interpolate the test error. DSS as in that script: beads to :math:`\\alpha L_0`
+with :math:`\\alpha = 0.98`, acceptance :math:`\\max_t < 1.02\\,L_0` on 21 points, new bead at the
+argmax. We report, per level :math:`L_0`, the normalized geodesic length
 :math:`|\\gamma| / \\|\\theta_A - \\theta_B\\|` and the number of beads (end points included).
 """
 from __future__ import annotations
@@ -33,10 +34,12 @@ from ..scorecard import Check, check_true, undecided
 from . import Experiment
 from .freeman_bruna import MIN_PAIRS_FOR_TREND
 
-__all__ = ["Config", "CONFIGS", "DIGITISED_MNIST", "digits_losses", "run", "scorecard", "figures", "EXPERIMENT"]
+__all__ = ["Config", "CONFIGS", "DIGITISED_MNIST", "digits_losses", "run", "scorecard", "figures",
+           "EXPERIMENT"]
 
 SOURCE = "Freeman & Bruna 2017, §3.5 / Fig. 1 (MNIST panel; digits as our stand-in)"
-#: The paper: "very low normalized length even near state of the art" on MNIST; digitised at most 1.07.
+#: Our bar for the paper's "very low normalized length even near state of the art" on MNIST
+#: (digitised: at most 1.07).
 LOW_LENGTH = 1.1
 #: The MNIST panel of Figure 1, digitised (papers.md §3.5, DERIVED), x = % test error.
 DIGITISED_MNIST = {
@@ -75,7 +78,8 @@ def _load_digits(samples: int, test_fraction: float, seed: int, dtype, device):
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:  # pragma: no cover - scikit-learn is a dependency
-        raise ImportError("freeman-bruna-digits needs scikit-learn (pip install scikit-learn)") from e
+        raise ImportError("freeman-bruna-digits needs scikit-learn (pip install scikit-learn)") \
+            from e
     d = load_digits()
     x = torch.as_tensor(d.data, dtype=dtype) / 16.0
     y = torch.as_tensor(d.target, dtype=torch.long)
@@ -154,47 +158,57 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     A, B = torch.cat(As), torch.cat(Bs)
     res = []
     if A.shape[0]:
-        thr = torch.cat([torch.full((n,), float(l0), dtype=dtype, device=dev) for n, l0 in zip(reached, cfg.levels)])
+        thr = torch.cat([torch.full((n,), float(l0), dtype=dtype, device=dev)
+                         for n, l0 in zip(reached, cfg.levels)])
         res = dss_many(loss, A, B, threshold=thr, alpha=cfg.alpha, multiplier=cfg.multiplier,
-                       max_depth=cfg.max_depth, resolution=cfg.resolution, insert="argmax", lr=cfg.lr,
-                       max_iter=cfg.bead_iter, progress=progress)
+                       max_depth=cfg.max_depth, resolution=cfg.resolution, insert="argmax",
+                       lr=cfg.lr, max_iter=cfg.bead_iter, progress=progress)
     rows, start = [], 0
     for n, l0 in zip(reached, cfg.levels):
         chunk = res[start: start + n]
         start += n
         conn = [r for r in chunk if r.connected]
+        nan = float("nan")
         rows.append({
-            "L0": float(l0), "pairs": n, "connected_fraction": (len(conn) / n) if n else float("nan"),
-            "beads": [int(r.num_beads) for r in chunk], "connected": [bool(r.connected) for r in chunk],
+            "L0": float(l0), "pairs": n, "connected_fraction": (len(conn) / n) if n else nan,
+            "beads": [int(r.num_beads) for r in chunk],
+            "connected": [bool(r.connected) for r in chunk],
             "normalized_lengths": [float(r.normalized_length) for r in chunk],
-            "mean_beads": (sum(r.num_beads for r in conn) / len(conn)) if conn else float("nan"),
-            "mean_normalized_length": (sum(r.normalized_length for r in conn) / len(conn)) if conn else float("nan"),
+            "mean_beads": (sum(r.num_beads for r in conn) / len(conn)) if conn else nan,
+            "mean_normalized_length":
+                (sum(r.normalized_length for r in conn) / len(conn)) if conn else nan,
         })
     with torch.no_grad():
         ends = torch.cat([A, B]) if A.shape[0] else th0
         tr_ce = float(train_ce(ends).mean())
         te_ce = float(test_ce(ends).mean())
     return {"rows": rows, "hidden": cfg.hidden, "params": P, "train_points": int(xtr.shape[0]),
-            "test_points": int(xte.shape[0]), "endpoints_reached": [int(x) for x in ok.sum(1).tolist()],
-            "endpoint_train_ce_mean": tr_ce, "endpoint_test_ce_mean": te_ce, "multiplier": cfg.multiplier,
+            "test_points": int(xte.shape[0]),
+            "endpoints_reached": [int(x) for x in ok.sum(1).tolist()],
+            "endpoint_train_ce_mean": tr_ce, "endpoint_test_ce_mean": te_ce,
+            "multiplier": cfg.multiplier,
             "alpha": cfg.alpha, "seconds": time.perf_counter() - t0}
 
 
 def scorecard(result: dict) -> list[Check]:
-    """Checks that can fail; the trend is n/a with fewer than 2 levels or too few connected pairs."""
+    """Checks that can fail; the trend and the length are n/a with too few connected pairs."""
     checks: list[Check] = []
     rows = [r for r in result["rows"] if r["pairs"] > 0]
     if rows:
         top = max(rows, key=lambda r: r["L0"])
-        checks.append(check_true(f"digits: every pair connects at the highest level (L0 = {top['L0']})", SOURCE,
+        top_claim = f"digits: every pair connects at the highest level (L0 = {top['L0']})"
+        checks.append(check_true(top_claim,
+                                 SOURCE,
                                  f"{top['connected_fraction']:.2f} of {top['pairs']}",
                                  top["connected_fraction"] == 1.0, published=1.0))
         n = sum(r["pairs"] for r in rows)
         frac = sum(r["connected_fraction"] * r["pairs"] for r in rows) / n
-        checks.append(check_true("digits: every pair connects at every level", SOURCE + " ('everything connected')",
+        checks.append(check_true("digits: every pair connects at every level",
+                                 SOURCE + " ('everything connected')",
                                  f"{frac:.2f} of {n}", frac == 1.0, published=1.0))
     else:
-        c = check_true("digits: every pair connects at the highest level", SOURCE, "no pairs", False)
+        c = check_true("digits: every pair connects at the highest level", SOURCE, "no pairs",
+                       False)
         checks.append(undecided(c, "no end points reached any level"))
     conn = sorted([r for r in rows if r["connected_fraction"] > 0], key=lambda r: -r["L0"])
     seq = [r["mean_beads"] for r in conn]
@@ -208,7 +222,8 @@ def scorecard(result: dict) -> list[Check]:
     checks.append(c)
     if conn:
         worst = max(r["mean_normalized_length"] for r in conn)
-        c = check_true(f"digits: mean normalized length below {LOW_LENGTH} at every level (our bar)",
+        c = check_true(f"digits: mean normalized length below {LOW_LENGTH} at every level "
+                       "(our bar)",
                        SOURCE + " ('very low normalized length even near state of the art')",
                        f"{worst:.3f}", worst < LOW_LENGTH, published="<= 1.07 (MNIST, digitised)")
         checks.append(c if few >= MIN_PAIRS_FOR_TREND else
@@ -217,15 +232,16 @@ def scorecard(result: dict) -> list[Check]:
 
 
 def figures(result: dict) -> dict:
-    """``panel``: normalized length and mean beads against the test error L0 (%), with the digitised MNIST
-    panel in grey for orientation (a different model and data set)."""
+    """``panel``: normalized length and mean beads against the test error L0 (%), with the digitised
+    MNIST panel in grey for orientation (a different model and data set)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     rows = [r for r in result["rows"] if r["pairs"] > 0 and r["connected_fraction"] > 0]
     for j, key in enumerate(("length", "beads")):
         dig = DIGITISED_MNIST[key]
-        ax[j].plot(list(dig), list(dig.values()), "s--", color="0.6", label="MNIST, Freeman & Bruna (digitised)")
+        ax[j].plot(list(dig), list(dig.values()), "s--", color="0.6",
+                   label="MNIST, Freeman & Bruna (digitised)")
         if rows:
             col = "mean_normalized_length" if key == "length" else "mean_beads"
             ax[j].plot([100 * r["L0"] for r in rows], [r[col] for r in rows], "o-", color="C0",

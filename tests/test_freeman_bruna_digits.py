@@ -58,7 +58,7 @@ def test_smoke_run_strings_are_sane():
 
 
 def _good():
-    def row(l0, beads, pairs=4, length=1.03):
+    def row(l0, beads, pairs=6, length=1.03):
         return {"L0": l0, "pairs": pairs, "connected_fraction": 1.0, "beads": [beads] * pairs,
                 "connected": [True] * pairs, "normalized_lengths": [length] * pairs,
                 "mean_beads": float(beads), "mean_normalized_length": length}
@@ -73,7 +73,7 @@ def test_digits_good_result_passes():
 @pytest.mark.parametrize("mutate, word", [
     (lambda r: r["rows"][0].update(connected_fraction=0.75), "highest level"),
     (lambda r: r["rows"][2].update(connected_fraction=0.75), "every level"),
-    (lambda r: r["rows"][1].update(mean_beads=3.0), "non-decreasing"),
+    (lambda r: r["rows"][2].update(beads=[4, 4, 4, 4, 4, 5]), "more beads"),
     (lambda r: r["rows"][2].update(mean_normalized_length=1.4), "normalized length"),
 ])
 def test_digits_each_check_can_fail(mutate, word):
@@ -89,16 +89,16 @@ def test_digits_trend_is_na_with_too_few_pairs_or_levels():
     r = _good()
     for row in r["rows"]:
         row.update(pairs=2)
-    r["rows"][1]["mean_beads"] = 3.0
+    r["rows"][2]["beads"] = [4, 4]
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
-    assert any("non-decreasing" in c for c in na)
+    assert any("more beads" in c for c in na)
     r["rows"][2]["mean_normalized_length"] = 1.4
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
     assert any("normalized length" in c for c in na)
     r = _good()
     r["rows"] = r["rows"][:1]
     na = [c.claim for c in fbd.scorecard(r) if c.passed is None]
-    assert any("non-decreasing" in c for c in na)
+    assert any("more beads" in c for c in na)
     none = dict(_good()["rows"][0], pairs=0, connected_fraction=float("nan"))
     empty = fbd.scorecard({"rows": [none]})
     assert all(c.passed is None for c in empty)

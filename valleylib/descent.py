@@ -1,0 +1,335 @@
+"""One batched descent engine: step rules, stop rules, divergence policy, per-check hooks.
+
+All runs are one tensor ``p`` of shape ``(runs, ...)``. Each iteration evaluates
+``(loss, g) = loss_grad(p)`` for the runs still in the *active batch* and moves the runs that are
+still running with a pluggable :class:`StepRule`:
+
+* :class:`GD`: :math:`\\theta \\leftarrow \\theta - \\eta g`;
+* :class:`HeavyBall`: :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`;
+* :class:`Adam`: :math:`m \\leftarrow \\beta_1 m + (1-\\beta_1) g`,
+  :math:`v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2`,
+  :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat v} + \\epsilon)` (bias-corrected,
+  one step counter per run).
+
+A run *stops* at the first iteration where its gradient norm (``"frobenius"``: :math:`\\|g\\|_2`;
+``"max_row"``: :math:`\\max_i \\|g_i\\|_2` over the rows of the last dimension) is at most ``tol``
+(outcome :data:`CONVERGED`), or where its step count reaches ``max_iter`` (:data:`HIT_CAP`); its
+parameters are then the ones at which that norm was measured. A run whose loss or gradient is not
+finite, or whose gradient norm exceeds ``divergence_threshold``, *diverges*: with
+``on_divergence="restart"`` it restarts from its own start with half the step (at most
+``max_restarts`` times), otherwise, or once its restarts are spent, it stops as :data:`DIVERGED`.
+
+The inner loop never synchronises with the host: stopped runs are frozen by masks, and only every
+``check_every`` iterations are the outputs written, the hooks called (e.g. Newton polishing), the
+progress bar updated and the stopped runs compacted out of the active batch.
+
+>>> import torch
+>>> p0 = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
+>>> res = descend(p0, lambda p: (0.5 * (p * p).sum(-1), p), GD(), lr=0.5, tol=1e-3, progress=False)
+>>> res.iterations.tolist(), [OUTCOMES[int(s)] for s in res.status]
+([10, 11], ['converged', 'converged'])
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import torch
+
+__all__ = [
+    "descend", "DescentResult", "StepRule", "GD", "HeavyBall", "Adam", "ActiveBatch",
+    "OUTCOMES", "RUNNING", "CONVERGED", "HIT_CAP", "DIVERGED", "squared_grad_norm",
+]
+
+#: Outcome codes of :attr:`DescentResult.status` (indices into :data:`OUTCOMES`).
+RUNNING, CONVERGED, HIT_CAP, DIVERGED = 0, 1, 2, 3
+OUTCOMES = ("running", "converged", "hit_cap", "diverged")
+
+
+def squared_grad_norm(g: torch.Tensor, kind: str) -> torch.Tensor:
+    """Squared per-run gradient norm, ``(runs,)``: Frobenius or the largest row (per-neuron) norm.
+
+    Unvalidated inner-loop helper (NaN stays NaN)."""
+    g2 = g * g
+    if kind == "frobenius":
+        return g2.flatten(1).sum(1)
+    return g2.sum(-1).flatten(1).amax(1)
+
+
+# ----------------------------------------------------------------------------- step rules
+
+
+class StepRule:
+    """A step rule: ``init`` its per-run state, ``step`` the runs in ``move``, ``reset`` restarted
+    runs. States are tuples of tensors with a leading ``runs`` dimension (compacted with the batch)."""
+
+    def init(self, p: torch.Tensor) -> tuple:
+        return ()
+
+    def step(self, p, g, lr_b, state, move_b):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def reset(self, state: tuple, mask_b: torch.Tensor) -> tuple:
+        return tuple(torch.where(mask_b, torch.zeros_like(s), s) if s.ndim == mask_b.ndim else
+                     torch.where(mask_b.flatten(), torch.zeros_like(s), s) for s in state)
+
+
+class GD(StepRule):
+    """Plain gradient descent :math:`\\theta - \\eta g` (exactly that rounding: ``p - lr * g``)."""
+
+    def step(self, p, g, lr_b, state, move_b):
+        return torch.where(move_b, p - lr_b * g, p), state
+
+
+@dataclass
+class HeavyBall(StepRule):
+    """Heavy ball: :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`."""
+
+    momentum: float = 0.9
+
+    def init(self, p):
+        return (torch.zeros_like(p),)
+
+    def step(self, p, g, lr_b, state, move_b):
+        (m,) = state
+        m = torch.where(move_b, self.momentum * m + g, m)
+        return torch.where(move_b, p - lr_b * m, p), (m,)
+
+
+@dataclass
+class Adam(StepRule):
+    """Bias-corrected Adam with one step counter per run (restarts reset it)."""
+
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def init(self, p):
+        return torch.zeros_like(p), torch.zeros_like(p), torch.zeros(p.shape[0], dtype=p.dtype,
+                                                                      device=p.device)
+
+    def step(self, p, g, lr_b, state, move_b):
+        m, v, t = state
+        b1, b2 = self.betas
+        t = t + move_b.flatten().to(p.dtype)
+        m = torch.where(move_b, b1 * m + (1 - b1) * g, m)
+        v = torch.where(move_b, b2 * v + (1 - b2) * g * g, v)
+        tt = torch.clamp(t, min=1.0).view_as(lr_b)
+        upd = lr_b * (m / (1 - b1**tt)) / (torch.sqrt(v / (1 - b2**tt)) + self.eps)
+        return torch.where(move_b, p - upd, p), (m, v, t)
+
+
+# ----------------------------------------------------------------------------- active batch
+
+
+@dataclass
+class ActiveBatch:
+    """What a per-check hook sees and may change: the active runs only.
+
+    ``idx`` are their indices in the full batch, ``p`` their parameters, ``status`` their outcome
+    codes (a hook may set :data:`CONVERGED`), ``extra`` per-run tensors the hook owns (compacted
+    with the batch and returned in :attr:`DescentResult.extra`)."""
+
+    idx: torch.Tensor
+    p: torch.Tensor
+    status: torch.Tensor
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DescentResult:
+    """Outcome of :func:`descend`, every field with a leading ``runs`` dimension.
+
+    Attributes:
+        params: final parameters (where the stopping norm was measured).
+        loss: loss there (``nan`` if ``loss_grad`` gives no loss).
+        grad_norm: the stopping norm there.
+        iterations: steps taken (restarts included; the evaluation that triggered a restart is
+            not a step).
+        status: outcome codes, indices into :data:`OUTCOMES`.
+        restarts: divergence restarts.
+        lr: final step size (halved at each restart).
+        history: ``(records, runs)`` losses every ``record_every`` iterations, or ``None``.
+        extra: the hooks' per-run tensors.
+    """
+
+    params: torch.Tensor
+    loss: torch.Tensor
+    grad_norm: torch.Tensor
+    iterations: torch.Tensor
+    status: torch.Tensor
+    restarts: torch.Tensor
+    lr: torch.Tensor
+    history: Optional[torch.Tensor] = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def converged(self) -> torch.Tensor:
+        return self.status == CONVERGED
+
+    @property
+    def hit_cap(self) -> torch.Tensor:
+        return self.status == HIT_CAP
+
+    @property
+    def diverged(self) -> torch.Tensor:
+        return self.status == DIVERGED
+
+
+def progress_enabled(progress: Optional[bool]) -> bool:
+    """``progress`` itself, or (``None``) whether ``$VALLEYLIB_PROGRESS`` is not off."""
+    if progress is not None:
+        return progress
+    return os.environ.get("VALLEYLIB_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
+
+
+def progress_bar(progress: Optional[bool], total: int, desc: str, unit: str = "it"):
+    """A ``tqdm.auto`` bar (shown after 2 s, removed when done), or ``None`` when progress is off."""
+    if not progress_enabled(progress):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, delay=2.0, leave=False, unit=unit)
+
+
+Hook = Callable[[ActiveBatch], None]
+
+
+def descend(
+    params0: torch.Tensor,
+    loss_grad: Callable,
+    rule: StepRule,
+    *,
+    lr: float,
+    tol: float,
+    max_iter: int = 10_000,
+    norm: str = "frobenius",
+    on_divergence: str = "stop",
+    divergence_threshold: float = 1e4,
+    max_restarts: int = 20,
+    check_every: int = 25,
+    hooks: Sequence[Hook] = (),
+    extra: Optional[dict] = None,
+    record_every: Optional[int] = None,
+    first_check: Optional[Callable] = None,
+    progress: Optional[bool] = None,
+    desc: str = "descent",
+) -> DescentResult:
+    """Descend from every row of ``params0`` at once (inputs are trusted: validate at the edge).
+
+    Args:
+        params0: ``(runs, ...)`` starts (not modified).
+        loss_grad: ``p -> (loss (r,) or None, grad like p)`` on the active batch.
+        rule: the :class:`StepRule`.
+        lr, tol, max_iter, norm, on_divergence, divergence_threshold, max_restarts: see the
+            module docstring.
+        check_every: iterations between checks (outputs, hooks, progress, compaction).
+        hooks: called at every check with the :class:`ActiveBatch`, in order.
+        extra: initial per-run tensors ``(runs, ...)`` for the hooks.
+        record_every: record the losses every this many iterations (stopped runs repeat theirs;
+            diverging evaluations repeat the previous record).
+        first_check: called once with ``(loss, g, p)`` of the first evaluation.
+    """
+    runs = params0.shape[0]
+    dev, dt = params0.device, params0.dtype
+    tol2 = tol * tol
+    thr2 = divergence_threshold * divergence_threshold
+    restart = on_divergence == "restart"
+    out_p = params0.detach().clone()
+    out_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)
+    out_gn2 = torch.full((runs,), float("nan"), dtype=dt, device=dev)
+    out_it = torch.zeros(runs, dtype=torch.long, device=dev)
+    out_status = torch.zeros(runs, dtype=torch.long, device=dev)
+    out_restarts = torch.zeros(runs, dtype=torch.long, device=dev)
+    out_lr = torch.full((runs,), float(lr), dtype=dt, device=dev)
+    out_extra = {k: v.clone() for k, v in (extra or {}).items()}
+    history: list[torch.Tensor] = []
+    last_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)
+
+    tail = (1,) * (params0.ndim - 1)
+    batch = ActiveBatch(torch.arange(runs, device=dev), params0.detach().clone(),
+                        torch.zeros(runs, dtype=torch.long, device=dev),
+                        {k: v.clone() for k, v in (extra or {}).items()})
+    start = params0.detach().clone()
+    step = torch.full((runs,), float(lr), dtype=dt, device=dev)
+    it = torch.zeros(runs, dtype=torch.long, device=dev)
+    restarts = torch.zeros(runs, dtype=torch.long, device=dev)
+    f_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)  # loss, norm at the stop
+    f_gn2 = torch.full((runs,), float("nan"), dtype=dt, device=dev)
+    state = rule.init(batch.p)
+    bar = progress_bar(progress, runs, desc, unit="run")
+    total_iter = 0
+    try:
+        while batch.idx.numel() > 0:
+            p, status = batch.p, batch.status
+            for _ in range(check_every):
+                loss, g = loss_grad(p)
+                if total_iter == 0 and first_check is not None:
+                    first_check(loss, g, p)
+                gn2 = squared_grad_norm(g, norm)
+                running = status == RUNNING
+                ok = gn2 <= thr2  # False for NaN
+                if loss is not None:
+                    ok = ok & torch.isfinite(loss)
+                conv = running & ok & (gn2 <= tol2)
+                cap = running & ~conv & (it >= max_iter)
+                bad = running & ~conv & ~cap & ~ok
+                if restart:
+                    redo = bad & (restarts < max_restarts)
+                    give_up = bad & ~redo
+                else:
+                    redo = None
+                    give_up = bad
+                status = torch.where(conv, CONVERGED, torch.where(cap, HIT_CAP, torch.where(
+                    give_up, DIVERGED, status)))
+                newly = conv | cap | give_up
+                f_gn2 = torch.where(newly, gn2, f_gn2)
+                if loss is not None:
+                    f_loss = torch.where(newly, loss, f_loss)
+                if record_every is not None and total_iter % record_every == 0:
+                    held = bad | (status == DIVERGED)
+                    rec = torch.where(held, last_loss[batch.idx],
+                                      torch.where(status != RUNNING, f_loss, loss))
+                    last_loss[batch.idx] = rec
+                    history.append(last_loss.clone())
+                move = status == RUNNING
+                if redo is not None:
+                    move = move & ~redo
+                    rb = redo.view(-1, *tail)
+                    p = torch.where(rb, start, p)
+                    step = torch.where(redo, step * 0.5, step)
+                    restarts = restarts + redo
+                    state = rule.reset(state, rb)
+                p, state = rule.step(p, g, step.view(-1, *tail), state, move.view(-1, *tail))
+                it = it + move
+                total_iter += 1
+            batch.p, batch.status = p, status
+            for hook in hooks:
+                hook(batch)
+            p, status = batch.p, batch.status
+            stopped = status != RUNNING
+            if bool(stopped.any()):
+                f = batch.idx[stopped]
+                out_p[f] = p[stopped]
+                out_loss[f] = f_loss[stopped]
+                out_gn2[f] = f_gn2[stopped]
+                out_it[f] = it[stopped]
+                out_status[f] = status[stopped]
+                out_restarts[f] = restarts[stopped]
+                out_lr[f] = step[stopped]
+                for k, v in batch.extra.items():
+                    out_extra[k][f] = v[stopped]
+                keep = ~stopped
+                batch = ActiveBatch(batch.idx[keep], p[keep], status[keep],
+                                    {k: v[keep] for k, v in batch.extra.items()})
+                start, step, it, restarts = start[keep], step[keep], it[keep], restarts[keep]
+                f_loss, f_gn2 = f_loss[keep], f_gn2[keep]
+                state = tuple(s[keep] for s in state)
+                if bar is not None:
+                    bar.update(int(stopped.sum()))
+    finally:
+        if bar is not None:
+            bar.close()
+    hist = torch.stack(history) if history else None
+    return DescentResult(out_p, out_loss, out_gn2.sqrt(), out_it, out_status, out_restarts,
+                         out_lr, hist, out_extra)

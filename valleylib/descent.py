@@ -40,6 +40,7 @@ import torch
 __all__ = [
     "descend", "DescentResult", "StepRule", "GD", "HeavyBall", "Adam", "ActiveBatch",
     "OUTCOMES", "RUNNING", "CONVERGED", "HIT_CAP", "DIVERGED", "squared_grad_norm",
+    "autograd_loss_grad",
 ]
 
 #: Outcome codes of :attr:`DescentResult.status` (indices into :data:`OUTCOMES`).
@@ -103,6 +104,10 @@ class Adam(StepRule):
 
     betas: tuple = (0.9, 0.999)
     eps: float = 1e-8
+    #: ``True``: the bias corrections go into the step size,
+    #: :math:`\theta - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,m/(\sqrt v+\epsilon)` (Kingma & Ba's
+    #: "efficient" form, used by the path finders), instead of :math:`\hat m/(\sqrt{\hat v}+\epsilon)`.
+    corrected_step: bool = False
 
     def init(self, p):
         return torch.zeros_like(p), torch.zeros_like(p), torch.zeros(p.shape[0], dtype=p.dtype,
@@ -115,7 +120,10 @@ class Adam(StepRule):
         m = torch.where(move_b, b1 * m + (1 - b1) * g, m)
         v = torch.where(move_b, b2 * v + (1 - b2) * g * g, v)
         tt = torch.clamp(t, min=1.0).view_as(lr_b)
-        upd = lr_b * (m / (1 - b1**tt)) / (torch.sqrt(v / (1 - b2**tt)) + self.eps)
+        if self.corrected_step:
+            upd = (lr_b * torch.sqrt(1 - b2**tt) / (1 - b1**tt)) * m / (torch.sqrt(v) + self.eps)
+        else:
+            upd = lr_b * (m / (1 - b1**tt)) / (torch.sqrt(v / (1 - b2**tt)) + self.eps)
         return torch.where(move_b, p - upd, p), (m, v, t)
 
 
@@ -176,6 +184,32 @@ class DescentResult:
         return self.status == DIVERGED
 
 
+def tail_of(p: torch.Tensor) -> tuple:
+    """Ones for every dimension of ``p`` after the runs dimension."""
+    return (1,) * (p.ndim - 1)
+
+
+def _snap_levels(extra: dict, p, loss, it, live) -> torch.Tensor:
+    """Snapshot the live runs at every level their loss has just reached; True where all are."""
+    tg, reached = extra["level_targets"], extra["level_reached"]
+    hit = live.unsqueeze(1) & ~reached & (loss.unsqueeze(1) <= tg)
+    hb = hit.view(*hit.shape, *tail_of(p))
+    extra["level_params"] = torch.where(hb, p.unsqueeze(1), extra["level_params"])
+    extra["level_loss"] = torch.where(hit, loss.unsqueeze(1), extra["level_loss"])
+    extra["level_evals"] = torch.where(hit, (it + 1).unsqueeze(1), extra["level_evals"])
+    extra["level_reached"] = reached = reached | hit
+    return reached.all(1)
+
+
+def _fill_levels(extra: dict, p, loss, it, stopped) -> None:
+    """Runs that stopped keep their final iterate at the levels they did not reach."""
+    miss = stopped.unsqueeze(1) & ~extra["level_reached"]
+    mb = miss.view(*miss.shape, *tail_of(p))
+    extra["level_params"] = torch.where(mb, p.unsqueeze(1), extra["level_params"])
+    extra["level_loss"] = torch.where(miss, loss.unsqueeze(1), extra["level_loss"])
+    extra["level_evals"] = torch.where(miss, (it + 1).unsqueeze(1), extra["level_evals"])
+
+
 def progress_enabled(progress: Optional[bool]) -> bool:
     """``progress`` itself, or (``None``) whether ``$VALLEYLIB_PROGRESS`` is not off."""
     if progress is not None:
@@ -195,13 +229,29 @@ def progress_bar(progress: Optional[bool], total: int, desc: str, unit: str = "i
 Hook = Callable[[ActiveBatch], None]
 
 
+def autograd_loss_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable:
+    """``p -> (loss, grad)`` from a batched loss ``(runs, ...) -> (runs,)`` by autograd (the
+    gradient of the sum over runs is every run's own gradient)."""
+
+    def loss_grad(p: torch.Tensor):
+        with torch.enable_grad():
+            q = p.detach().requires_grad_(True)
+            loss = loss_fn(q)
+            if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
+                return loss, None  # the caller's first check names the problem
+            (g,) = torch.autograd.grad(loss.sum(), q)
+        return loss.detach(), g
+
+    return loss_grad
+
+
 def descend(
     params0: torch.Tensor,
     loss_grad: Callable,
     rule: StepRule,
     *,
     lr: float,
-    tol: float,
+    tol: Optional[float],
     max_iter: int = 10_000,
     norm: str = "frobenius",
     on_divergence: str = "stop",
@@ -211,6 +261,7 @@ def descend(
     hooks: Sequence[Hook] = (),
     extra: Optional[dict] = None,
     record_every: Optional[int] = None,
+    levels: Optional[torch.Tensor] = None,
     first_check: Optional[Callable] = None,
     progress: Optional[bool] = None,
     desc: str = "descent",
@@ -228,11 +279,17 @@ def descend(
         extra: initial per-run tensors ``(runs, ...)`` for the hooks.
         record_every: record the losses every this many iterations (stopped runs repeat theirs;
             diverging evaluations repeat the previous record).
+        levels: ``(runs, K)`` descending loss levels: each run is snapshotted at its first
+            iterate with loss at most each level, and stops (:data:`CONVERGED`) once it has
+            passed its last one; ``tol=None`` then disables the gradient stop. The snapshots are
+            in ``extra``: ``level_params (runs, K, ...)``, ``level_loss``, ``level_evals`` (gradient
+            evaluations up to the snapshot) and ``level_reached`` ``(runs, K)``; a run that stops
+            otherwise fills its missing levels with its final iterate.
         first_check: called once with ``(loss, g, p)`` of the first evaluation.
     """
     runs = params0.shape[0]
     dev, dt = params0.device, params0.dtype
-    tol2 = tol * tol
+    tol2 = tol * tol if tol is not None else -1.0
     thr2 = divergence_threshold * divergence_threshold
     restart = on_divergence == "restart"
     out_p = params0.detach().clone()
@@ -242,14 +299,22 @@ def descend(
     out_status = torch.zeros(runs, dtype=torch.long, device=dev)
     out_restarts = torch.zeros(runs, dtype=torch.long, device=dev)
     out_lr = torch.full((runs,), float(lr), dtype=dt, device=dev)
-    out_extra = {k: v.clone() for k, v in (extra or {}).items()}
+    extra = dict(extra or {})
+    if levels is not None:
+        K = levels.shape[1]
+        extra["level_params"] = params0.detach().unsqueeze(1).repeat(1, K, *tail_of(params0))
+        extra["level_loss"] = torch.full((runs, K), float("nan"), dtype=dt, device=dev)
+        extra["level_evals"] = torch.zeros(runs, K, dtype=torch.long, device=dev)
+        extra["level_reached"] = torch.zeros(runs, K, dtype=torch.bool, device=dev)
+        extra["level_targets"] = levels
+    out_extra = {k: v.clone() for k, v in extra.items()}
     history: list[torch.Tensor] = []
     last_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)
 
     tail = (1,) * (params0.ndim - 1)
     batch = ActiveBatch(torch.arange(runs, device=dev), params0.detach().clone(),
                         torch.zeros(runs, dtype=torch.long, device=dev),
-                        {k: v.clone() for k, v in (extra or {}).items()})
+                        {k: v.clone() for k, v in extra.items()})
     start = params0.detach().clone()
     step = torch.full((runs,), float(lr), dtype=dt, device=dev)
     it = torch.zeros(runs, dtype=torch.long, device=dev)
@@ -272,6 +337,8 @@ def descend(
                 if loss is not None:
                     ok = ok & torch.isfinite(loss)
                 conv = running & ok & (gn2 <= tol2)
+                if levels is not None:
+                    conv = conv | _snap_levels(batch.extra, p, loss, it, running & ok)
                 cap = running & ~conv & (it >= max_iter)
                 bad = running & ~conv & ~cap & ~ok
                 if restart:
@@ -304,6 +371,8 @@ def descend(
                 it = it + move
                 total_iter += 1
             batch.p, batch.status = p, status
+            if levels is not None:
+                _fill_levels(batch.extra, p, f_loss, it, status != RUNNING)
             for hook in hooks:
                 hook(batch)
             p, status = batch.p, batch.status

@@ -32,7 +32,7 @@ from ._checks import (
     check_positive_float,
     check_positive_int,
 )
-from .descent import GD, Adam, HeavyBall, descend, progress_bar, progress_enabled
+from .descent import GD, Adam, HeavyBall, autograd_loss_grad, descend, progress_bar, progress_enabled
 
 __all__ = ["train", "TrainResult", "grad_norm", "LossGrad"]
 
@@ -91,17 +91,7 @@ _progress_enabled = progress_enabled
 _progress_bar = progress_bar
 
 
-def _autograd_loss_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> LossGrad:
-    def loss_grad(p: torch.Tensor):
-        with torch.enable_grad():
-            q = p.detach().requires_grad_(True)
-            loss = loss_fn(q)
-            if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
-                _check_loss_grad(loss, p, p, "loss_fn")
-            (g,) = torch.autograd.grad(loss.sum(), q)
-        return loss.detach(), g
-
-    return loss_grad
+_autograd_loss_grad = autograd_loss_grad
 
 
 def _check_loss_grad(loss, g, p: torch.Tensor, name: str) -> None:

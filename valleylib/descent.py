@@ -88,12 +88,18 @@ class HeavyBall(StepRule):
     """Heavy ball: :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`."""
 
     momentum: float = 0.9
+    #: ``True``: the step size goes into the velocity, :math:`m \leftarrow \mu m + \eta g`,
+    #: :math:`\theta \leftarrow \theta - m` (the same iterates up to rounding; NEB's form).
+    lr_inside: bool = False
 
     def init(self, p):
         return (torch.zeros_like(p),)
 
     def step(self, p, g, lr_b, state, move_b):
         (m,) = state
+        if self.lr_inside:
+            m = torch.where(move_b, self.momentum * m + lr_b * g, m)
+            return torch.where(move_b, p - m, p), (m,)
         m = torch.where(move_b, self.momentum * m + g, m)
         return torch.where(move_b, p - lr_b * m, p), (m,)
 
@@ -262,6 +268,7 @@ def descend(
     extra: Optional[dict] = None,
     record_every: Optional[int] = None,
     levels: Optional[torch.Tensor] = None,
+    after_step: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     first_check: Optional[Callable] = None,
     progress: Optional[bool] = None,
     desc: str = "descent",
@@ -285,6 +292,8 @@ def descend(
             in ``extra``: ``level_params (runs, K, ...)``, ``level_loss``, ``level_evals`` (gradient
             evaluations up to the snapshot) and ``level_reached`` ``(runs, K)``; a run that stops
             otherwise fills its missing levels with its final iterate.
+        after_step: ``p -> p`` applied to the active batch after every step (e.g. NEB's
+            re-spacing of the pivots; only for rules where all runs move together).
         first_check: called once with ``(loss, g, p)`` of the first evaluation.
     """
     runs = params0.shape[0]
@@ -368,6 +377,8 @@ def descend(
                     restarts = restarts + redo
                     state = rule.reset(state, rb)
                 p, state = rule.step(p, g, step.view(-1, *tail), state, move.view(-1, *tail))
+                if after_step is not None:
+                    p = torch.where(move.view(-1, *tail), after_step(p), p)
                 it = it + move
                 total_iter += 1
             batch.p, batch.status = p, status

@@ -56,7 +56,7 @@ from ._checks import (
     check_positive_int,
     tensor_arg,
 )
-from .descent import Adam, autograd_loss_grad, descend
+from .descent import Adam, HeavyBall, autograd_loss_grad, descend
 from .training import _progress_bar
 
 __all__ = [
@@ -292,10 +292,6 @@ def _result(
 
 
 # ----------------------------------------------------------------------------- bead training
-
-
-def _loss_and_grad(loss: LossFn, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return autograd_loss_grad(loss)(p)
 
 
 def _check_batched(loss, g, p) -> None:
@@ -756,30 +752,23 @@ def _train_curve(
                 "theta_a")
         check_finite("init", theta)
         theta = theta.clone()
-    m = torch.zeros_like(theta)
-    v = torch.zeros_like(theta)
-    b1, b2, eps = 0.9, 0.999, 1e-8
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    bar = _progress_bar(progress, steps, f"{kind} curve")
-    try:
-        for s in range(steps):
-            t = torch.rand(samples, generator=gen, dtype=a.dtype).to(a.device)
-            with torch.enable_grad():
-                q = theta.detach().requires_grad_(True)
-                value = loss(curve(a, q, b, t)).mean()
-                (g,) = torch.autograd.grad(value, q)
-            if weight_decay:
-                g = g + weight_decay * theta
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g * g
-            step = lr * math.sqrt(1 - b2 ** (s + 1)) / (1 - b1 ** (s + 1))
-            theta = theta - step * m / (v.sqrt() + eps)
-            if bar is not None and s % 100 == 0:
-                bar.n = s
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
+
+    def loss_grad(q: torch.Tensor):  # q: (1, P), one control point; fresh t every step
+        t = torch.rand(samples, generator=gen, dtype=a.dtype).to(a.device)
+        with torch.enable_grad():
+            q = q.detach().requires_grad_(True)
+            value = loss(curve(a, q[0], b, t)).mean()
+            (g,) = torch.autograd.grad(value, q)
+        if weight_decay:
+            g = g + weight_decay * q.detach()
+        return value.detach().reshape(1), g
+
+    res = descend(theta.unsqueeze(0), loss_grad, Adam((0.9, 0.999), 1e-8, corrected_step=True),
+                  lr=lr, tol=None, max_iter=steps, on_divergence="stop",
+                  divergence_threshold=math.inf, check_every=max(1, min(steps, 100)),
+                  progress=progress, desc=f"{kind} curve")
+    theta = res.params[0]
     theta = theta.detach()
     fine_t = torch.linspace(0, 1, (nodes - 1) * resolution + 1, dtype=a.dtype, device=a.device)
     fine = curve(a, theta, b, fine_t)
@@ -895,31 +884,29 @@ def neb(loss: LossFn, theta_a, theta_b, *, pivots: int = 9, steps: int = 1000, l
         check_finite("init", inner)
         inner = inner.clone()
     ends_loss = _eval_loss(loss, torch.stack([a, b]))
-    vel = torch.zeros_like(inner)
-    bar = _progress_bar(progress, steps, "NEB")
-    try:
-        for s in range(steps):
-            value, g = _loss_and_grad(loss, inner)
-            if not bool(torch.isfinite(value).all()):
-                raise ValueError("loss: non-finite value (NaN or inf) on the band; expected a finite loss (try a smaller lr)")
-            nodes = torch.cat([a[None], inner, b[None]])
-            E = torch.cat([ends_loss[:1], value, ends_loss[1:]])
-            tau = _neb_tangent(nodes, E)
-            force = -(g - (g * tau).sum(1, keepdim=True) * tau)
-            if spring != math.inf and spring > 0:
-                dp = (nodes[2:] - nodes[1:-1]).norm(dim=1, keepdim=True)
-                dm = (nodes[1:-1] - nodes[:-2]).norm(dim=1, keepdim=True)
-                force = force + spring * (dp - dm) * tau
-            vel = momentum * vel + lr * force
-            inner = inner + vel
-            if spring == math.inf:
-                inner = _redistribute(torch.cat([a[None], inner, b[None]]))[1:-1]
-            if bar is not None and s % 100 == 0:
-                bar.n = s
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
+    lg = autograd_loss_grad(loss)
+
+    def minus_force(x: torch.Tensor):  # the engine descends along -F
+        value, g = lg(x)
+        if not bool(torch.isfinite(value).all()):
+            raise ValueError("loss: non-finite value (NaN or inf) on the band; expected a finite loss (try a smaller lr)")
+        nodes = torch.cat([a[None], x, b[None]])
+        E = torch.cat([ends_loss[:1], value, ends_loss[1:]])
+        tau = _neb_tangent(nodes, E)
+        force = -(g - (g * tau).sum(1, keepdim=True) * tau)
+        if spring != math.inf and spring > 0:
+            dp = (nodes[2:] - nodes[1:-1]).norm(dim=1, keepdim=True)
+            dm = (nodes[1:-1] - nodes[:-2]).norm(dim=1, keepdim=True)
+            force = force + spring * (dp - dm) * tau
+        return value, -force
+
+    respace = None
+    if spring == math.inf:
+        respace = lambda x: _redistribute(torch.cat([a[None], x, b[None]]))[1:-1]  # noqa: E731
+    res = descend(inner, minus_force, HeavyBall(momentum, lr_inside=True), lr=lr, tol=None,
+                  max_iter=steps, on_divergence="stop", divergence_threshold=math.inf,
+                  check_every=steps + 1, after_step=respace, progress=progress, desc="NEB")
+    inner = res.params
     nodes = torch.cat([a[None], inner, b[None]])
     res = _result("neb", loss, nodes, resolution=resolution, threshold=threshold, connected=None,
                   grad_evals=steps * pivots, loss_evals=0, info={"steps": steps, "spring": spring})

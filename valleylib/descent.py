@@ -46,6 +46,8 @@ __all__ = [
 #: Outcome codes of :attr:`DescentResult.status` (indices into :data:`OUTCOMES`).
 RUNNING, CONVERGED, HIT_CAP, DIVERGED = 0, 1, 2, 3
 OUTCOMES = ("running", "converged", "hit_cap", "diverged")
+_PENDING = 4  # diverged during a chunk; restarted or given up at the next check
+_NAN = float("nan")
 
 
 def squared_grad_norm(g: torch.Tensor, kind: str) -> torch.Tensor:
@@ -336,51 +338,50 @@ def descend(
     try:
         while batch.idx.numel() > 0:
             p, status = batch.p, batch.status
+            lr_b = step.view(-1, *tail)
             for _ in range(check_every):
                 loss, g = loss_grad(p)
                 if total_iter == 0 and first_check is not None:
                     first_check(loss, g, p)
                 gn2 = squared_grad_norm(g, norm)
-                running = status == RUNNING
-                ok = gn2 <= thr2  # False for NaN
-                if loss is not None:
-                    ok = ok & torch.isfinite(loss)
-                conv = running & ok & (gn2 <= tol2)
+                if loss is not None:  # a non-finite loss counts as diverging
+                    gn2 = torch.where(torch.isfinite(loss), gn2, _NAN)
+                # This evaluation's outcome (converged > cap > running > diverging); only running
+                # runs take it. Diverging runs are frozen and restarted (or given up) at the check.
+                new = torch.where(gn2 <= tol2, CONVERGED, torch.where(
+                    it >= max_iter, HIT_CAP, torch.where(gn2 <= thr2, RUNNING, _PENDING)))
                 if levels is not None:
-                    conv = conv | _snap_levels(batch.extra, p, loss, it, running & ok)
-                cap = running & ~conv & (it >= max_iter)
-                bad = running & ~conv & ~cap & ~ok
-                if restart:
-                    redo = bad & (restarts < max_restarts)
-                    give_up = bad & ~redo
-                else:
-                    redo = None
-                    give_up = bad
-                status = torch.where(conv, CONVERGED, torch.where(cap, HIT_CAP, torch.where(
-                    give_up, DIVERGED, status)))
-                newly = conv | cap | give_up
+                    reached = _snap_levels(batch.extra, p, loss, it, (status == RUNNING) & (gn2 <= thr2))
+                    new = torch.where(reached & (new != _PENDING), CONVERGED, new)
+                newly = (status == RUNNING) & (new != RUNNING)
+                status = torch.where(status == RUNNING, new, status)
                 f_gn2 = torch.where(newly, gn2, f_gn2)
                 if loss is not None:
                     f_loss = torch.where(newly, loss, f_loss)
                 if record_every is not None and total_iter % record_every == 0:
-                    held = bad | (status == DIVERGED)
+                    held = (status == _PENDING) | (status == DIVERGED)
                     rec = torch.where(held, last_loss[batch.idx],
                                       torch.where(status != RUNNING, f_loss, loss))
                     last_loss[batch.idx] = rec
                     history.append(last_loss.clone())
                 move = status == RUNNING
-                if redo is not None:
-                    move = move & ~redo
-                    rb = redo.view(-1, *tail)
-                    p = torch.where(rb, start, p)
-                    step = torch.where(redo, step * 0.5, step)
-                    restarts = restarts + redo
-                    state = rule.reset(state, rb)
-                p, state = rule.step(p, g, step.view(-1, *tail), state, move.view(-1, *tail))
+                move_b = move.view(-1, *tail)
+                p, state = rule.step(p, g, lr_b, state, move_b)
                 if after_step is not None:
-                    p = torch.where(move.view(-1, *tail), after_step(p), p)
+                    p = torch.where(move_b, after_step(p), p)
                 it = it + move
                 total_iter += 1
+            # Restart (or give up) the runs that diverged during this chunk: the same iterates as an
+            # immediate restart, since frozen runs took no step.
+            pend = status == _PENDING
+            if bool(pend.any()):
+                redo = pend & (restarts < max_restarts) if restart else torch.zeros_like(pend)
+                status = torch.where(redo, RUNNING, torch.where(pend, DIVERGED, status))
+                rb = redo.view(-1, *tail)
+                p = torch.where(rb, start, p)
+                step = torch.where(redo, step * 0.5, step)
+                restarts = restarts + redo
+                state = rule.reset(state, rb)
             batch.p, batch.status = p, status
             if levels is not None:
                 _fill_levels(batch.extra, p, f_loss, it, status != RUNNING)

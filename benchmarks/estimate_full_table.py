@@ -1,0 +1,112 @@
+"""Estimate the wall time of the full Safran-Shamir table (every row of CONFIGS["full"], 1000 runs each) on
+this machine, from a few rows sampled at `full` settings (same starts, cap 200 000, Newton below 1e-3).
+
+For a sampled row, ``m`` of its 1000 starts are run (the first ones of the row's own generator) and their step
+counts ``I_j`` recorded; the per-iteration cost of the batched engine is measured as ``c0 + c1 * active`` (a
+fixed overhead per iteration plus a cost per active run). A 1000-run row then costs about
+
+    T = c0 * I_max + c1 * 1000 * mean(I_j)
+
+where ``I_max`` (the slowest of the 1000 runs) is not known from a sample: the low estimate takes the
+sample's maximum, the high one the cap (200 000; some over-parametrised rows have runs creeping to it).
+Rows not sampled are interpolated in k along their diagonal n - k. Two processes (one row each, one thread)
+would divide the total by at most 2 on the 2 cores; that is stated, not measured.
+
+    python benchmarks/estimate_full_table.py --runs 8
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from valleylib.experiments.safran_shamir import CONFIGS  # noqa: E402
+from valleylib.population import relu_gradient_kernel  # noqa: E402
+from valleylib.safran_shamir import run_protocol, teacher_identity, xavier_init  # noqa: E402
+
+SAMPLED = ((6, 6), (8, 8), (10, 10), (12, 12), (14, 14), (16, 16), (18, 18), (20, 20),
+           (8, 10), (12, 14), (16, 18), (18, 20), (19, 20), (13, 14), (17, 18))
+
+
+def per_iteration_cost(k: int, n: int) -> tuple[float, float]:
+    """``(c0, c1)`` seconds: one iteration of the engine on ``a`` active runs costs ``c0 + c1 a``."""
+    V = teacher_identity(k)
+    out = []
+    for R in (1, 64):
+        W = xavier_init(R, n, k, generator=torch.Generator().manual_seed(1))
+        run_protocol(W, V, max_iter=20, check_every=20, progress=False)
+        best = 1e9
+        for _ in range(2):
+            t = time.perf_counter()
+            run_protocol(W, V, max_iter=300, check_every=301, progress=False)  # runs all 301 evaluations
+            best = min(best, (time.perf_counter() - t) / 301)
+        out.append(best)
+    c1 = max(out[1] - out[0], 0.0) / 63
+    return out[0] - c1, c1
+
+
+def sample_row(cfg, k: int, n: int, m: int) -> dict:
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + n)
+    W0 = xavier_init(cfg.runs, n, k, generator=gen)[:m]
+    V = teacher_identity(k)
+    t = time.perf_counter()
+    res = run_protocol(W0, V, max_iter=cfg.max_iter, newton_below=cfg.newton_below,
+                       check_every=cfg.check_every, progress=False)
+    wall = time.perf_counter() - t
+    c0, c1 = per_iteration_cost(k, n)
+    its = res.iterations.double()
+    lo = c0 * float(its.max()) + c1 * cfg.runs * float(its.mean())
+    hi = c0 * cfg.max_iter + c1 * cfg.runs * float(its.mean())
+    row = {"k": k, "n": n, "m": m, "wall_s": wall, "ms_per_run_sample": 1e3 * wall / m,
+           "iterations": [int(x) for x in res.iterations], "hit_cap": int(res.hit_cap.sum()),
+           "c0_us": 1e6 * c0, "c1_us": 1e6 * c1, "est_low_s": lo, "est_high_s": hi}
+    print(f"({k},{n}): {m} runs in {wall:.1f} s, mean its {float(its.mean()):.0f}, max {int(its.max())}, "
+          f"c0 {1e6 * c0:.0f} us, c1 {1e6 * c1:.1f} us/run -> 1000 runs {lo:.0f}-{hi:.0f} s", flush=True)
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=8)
+    p.add_argument("--rows", default="", help="e.g. 6,6;8,8 (default: a spread of 15 rows)")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    cfg = CONFIGS["full"]
+    rows = SAMPLED if not args.rows else tuple(tuple(int(x) for x in r.split(",")) for r in args.rows.split(";"))
+    t0 = time.perf_counter()
+    sampled = [sample_row(cfg, k, n, args.runs) for k, n in rows]
+    total_lo = total_hi = 0.0
+    per_row = []
+    for k, n in cfg.rows:
+        same = sorted((r for r in sampled if r["n"] - r["k"] == n - k), key=lambda r: r["k"])
+        if not same:
+            same = sorted(sampled, key=lambda r: r["k"])
+        ks = [r["k"] for r in same]
+        lo = float(np.exp(np.interp(k, ks, [np.log(r["est_low_s"]) for r in same])))
+        hi = float(np.exp(np.interp(k, ks, [np.log(r["est_high_s"]) for r in same])))
+        per_row.append({"k": k, "n": n, "est_low_s": lo, "est_high_s": hi})
+        total_lo += lo
+        total_hi += hi
+    load = __import__("os").getloadavg()[0]
+    summary = [
+        f"full Safran-Shamir table ({len(cfg.rows)} rows x {cfg.runs} runs, cap {cfg.max_iter}, Newton below "
+        f"{cfg.newton_below}), estimated from {len(sampled)} rows sampled at {args.runs} runs: "
+        f"{total_lo / 60:.0f}-{total_hi / 60:.0f} min in one process, one thread (low: the slowest run of a row as "
+        f"slow as the sample's slowest; high: every row has a run creeping to the cap); two processes on the "
+        f"2 cores at best halve it: {total_lo / 120:.0f}-{total_hi / 120:.0f} min (not measured)",
+        f"load average {load:.1f} on the shared 2-core machine while sampling ({time.perf_counter() - t0:.0f} s)",
+    ]
+    print("\n".join(summary))
+    from _record import record
+
+    print("wrote", record("safran-shamir-full-estimate", summary,
+                          {"sampled": sampled, "rows": per_row, "args": vars(args), "load": load}))
+
+
+if __name__ == "__main__":
+    main()

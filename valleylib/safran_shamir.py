@@ -130,7 +130,10 @@ def _max_row(g: torch.Tensor) -> torch.Tensor:
 
 
 #: Cholesky is used where ``min diag(L)^2 >= CHOL_RCOND * max diag(L)^2`` (well inside positive
-#: definiteness; the eigendecomposition, about 3-4x dearer, handles the rest, e.g. degenerate minima).
+#: definiteness); the eigendecomposition handles the rest, e.g. degenerate minima. Measured on end
+#: points at (10, 10), (10, 11), (14, 14) (one thread): Cholesky 0.07-0.22 ms per point against
+#: 0.6-2.7 ms for the eigendecomposition, steps equal to the pseudo-inverse's to 2e-14 (1.7e-10 at
+#: a point with lambda_min / lambda_max = 1e-6, still above the pseudo-inverse's 1e-9 cut-off).
 CHOL_RCOND: float = 1e-6
 
 

@@ -333,6 +333,8 @@ def descend(
     f_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)  # loss, norm at the stop
     f_gn2 = torch.full((runs,), float("nan"), dtype=dt, device=dev)
     state = rule.init(batch.p)
+    last_stop = torch.zeros(runs, dtype=torch.long, device=dev)  # iteration of each run's stop
+    out_last_stop = torch.zeros(runs, dtype=torch.long, device=dev)
     bar = progress_bar(progress, runs, desc, unit="run")
     total_iter = 0
     try:
@@ -358,6 +360,8 @@ def descend(
                 f_gn2 = torch.where(newly, gn2, f_gn2)
                 if loss is not None:
                     f_loss = torch.where(newly, loss, f_loss)
+                if record_every is not None:
+                    last_stop = torch.where(newly, total_iter, last_stop)
                 if record_every is not None and total_iter % record_every == 0:
                     held = (status == _PENDING) | (status == DIVERGED)
                     rec = torch.where(held, last_loss[batch.idx],
@@ -398,12 +402,14 @@ def descend(
                 out_status[f] = status[stopped]
                 out_restarts[f] = restarts[stopped]
                 out_lr[f] = step[stopped]
+                out_last_stop[f] = last_stop[stopped]
                 for k, v in batch.extra.items():
                     out_extra[k][f] = v[stopped]
                 keep = ~stopped
                 batch = ActiveBatch(batch.idx[keep], p[keep], status[keep],
                                     {k: v[keep] for k, v in batch.extra.items()})
                 start, step, it, restarts = start[keep], step[keep], it[keep], restarts[keep]
+                last_stop = last_stop[keep]
                 f_loss, f_gn2 = f_loss[keep], f_gn2[keep]
                 state = tuple(s[keep] for s in state)
                 if bar is not None:
@@ -411,6 +417,8 @@ def descend(
     finally:
         if bar is not None:
             bar.close()
-    hist = torch.stack(history) if history else None
+    hist = None
+    if history:  # the records up to the iteration where the last run stopped
+        hist = torch.stack(history[: int(out_last_stop.max()) // record_every + 1])
     return DescentResult(out_p, out_loss, out_gn2.sqrt(), out_it, out_status, out_restarts,
                          out_lr, hist, out_extra)

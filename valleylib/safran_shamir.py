@@ -100,7 +100,8 @@ class ProtocolResult:
         iterations: gradient steps taken (all restarts included; Newton steps not counted).
         newton_steps: accepted Newton steps.
         converged: ``grad_norm <= tol`` was reached.
-        hit_cap: the run stopped at the safety cap ``max_iter``.
+        hit_cap: the run stopped at the safety cap ``max_iter``, or ran out of divergence restarts
+            (outcome ``diverged`` of :func:`valleylib.descent.descend`; then ``W`` is its start).
         restarts: divergence restarts (each halves the step).
         lr: the final step size.
     """

@@ -29,6 +29,10 @@ from valleylib.experiments.safran_shamir import CONFIGS  # noqa: E402
 from valleylib.population import relu_gradient_kernel  # noqa: E402
 from valleylib.safran_shamir import run_protocol, teacher_identity, xavier_init  # noqa: E402
 
+#: Active runs at which the cost per run is measured: the bulk of a 1000-run row (at 64 runs, in cache,
+#: it is about half: a first version of this estimate predicted 21 s for the (14, 14) row, measured 41 s).
+BULK = 1000
+
 SAMPLED = ((6, 6), (8, 8), (10, 10), (12, 12), (14, 14), (16, 16), (18, 18), (20, 20),
            (8, 10), (12, 14), (16, 18), (18, 20), (19, 20), (13, 14), (17, 18))
 
@@ -37,7 +41,7 @@ def per_iteration_cost(k: int, n: int) -> tuple[float, float]:
     """``(c0, c1)`` seconds: one iteration of the engine on ``a`` active runs costs ``c0 + c1 a``."""
     V = teacher_identity(k)
     out = []
-    for R in (1, 64):
+    for R in (1, BULK):
         W = xavier_init(R, n, k, generator=torch.Generator().manual_seed(1))
         run_protocol(W, V, max_iter=20, check_every=20, progress=False)
         best = 1e9
@@ -46,7 +50,7 @@ def per_iteration_cost(k: int, n: int) -> tuple[float, float]:
             run_protocol(W, V, max_iter=300, check_every=301, progress=False)  # runs all 301 evaluations
             best = min(best, (time.perf_counter() - t) / 301)
         out.append(best)
-    c1 = max(out[1] - out[0], 0.0) / 63
+    c1 = max(out[1] - out[0], 0.0) / (BULK - 1)
     return out[0] - c1, c1
 
 
@@ -70,13 +74,33 @@ def sample_row(cfg, k: int, n: int, m: int) -> dict:
     return row
 
 
+def _check_line(c: dict, per_row: list) -> str:
+    est = next((r for r in per_row if (r["k"], r["n"]) == (c["k"], c["n"])), None)
+    rng = f"{est['est_low_s']:.0f}-{est['est_high_s']:.0f} s" if est else "n/a"
+    return (f"check: row ({c['k']},{c['n']}) run in full ({c['runs']} runs): {c['wall_s']:.0f} s measured, "
+            f"estimated {rng}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=8)
+    p.add_argument("--check-rows", type=lambda r: tuple(tuple(int(x) for x in q.split(",")) for q in r.split(";")),
+                   default=((8, 8), (14, 14)), help="rows also run in full, to check the estimate")
     p.add_argument("--rows", default="", help="e.g. 6,6;8,8 (default: a spread of 15 rows)")
     args = p.parse_args()
     torch.set_num_threads(1)
     cfg = CONFIGS["full"]
+    p_checks = []
+    for k, n in args.check_rows:
+        gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + n)
+        W0 = xavier_init(cfg.runs, n, k, generator=gen)
+        t = time.perf_counter()
+        res = run_protocol(W0, teacher_identity(k), max_iter=cfg.max_iter, newton_below=cfg.newton_below,
+                           check_every=cfg.check_every, progress=False)
+        p_checks.append({"k": k, "n": n, "runs": cfg.runs, "wall_s": time.perf_counter() - t,
+                         "iterations_max": int(res.iterations.max()),
+                         "iterations_mean": float(res.iterations.double().mean())})
+        print("full row measured:", p_checks[-1], flush=True)
     rows = SAMPLED if not args.rows else tuple(tuple(int(x) for x in r.split(",")) for r in args.rows.split(";"))
     t0 = time.perf_counter()
     sampled = [sample_row(cfg, k, n, args.runs) for k, n in rows]
@@ -100,12 +124,13 @@ def main() -> None:
         f"slow as the sample's slowest; high: every row has a run creeping to the cap); two processes on the "
         f"2 cores at best halve it: {total_lo / 120:.0f}-{total_hi / 120:.0f} min (not measured)",
         f"load average {load:.1f} on the shared 2-core machine while sampling ({time.perf_counter() - t0:.0f} s)",
-    ]
+    ] + [_check_line(c, per_row) for c in p_checks]
     print("\n".join(summary))
     from _record import record
 
     print("wrote", record("safran-shamir-full-estimate", summary,
-                          {"sampled": sampled, "rows": per_row, "args": vars(args), "load": load}))
+                          {"sampled": sampled, "rows": per_row, "full_rows": p_checks, "args": vars(args),
+                           "load": load}))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ For a sampled row, ``m`` of its 1000 starts are run (the first ones of the row's
 counts ``I_j`` recorded; the per-iteration cost of the batched engine is measured as ``c0 + c1 * active`` (a
 fixed overhead per iteration plus a cost per active run). A 1000-run row then costs about
 
-    T = c0 * I_max + c1 * 1000 * mean(I_j)
+    T = c0 * I_max + c1 * 1000 * mean(I_j) + 1000 * e
 
+with ``e`` what each sampled run cost beyond the iteration model (Newton polishing, checks, compaction),
 where ``I_max`` (the slowest of the 1000 runs) is not known from a sample: the low estimate takes the
 sample's maximum, the high one the cap (200 000; some over-parametrised rows have runs creeping to it).
 Rows not sampled are interpolated in k along their diagonal n - k. Two processes (one row each, one thread)
@@ -54,6 +55,18 @@ def per_iteration_cost(k: int, n: int) -> tuple[float, float]:
     return out[0] - c1, c1
 
 
+def _estimate(row: dict, cfg) -> None:
+    """Add ``est_low_s``/``est_high_s`` to a sampled row: the iteration model plus, per run, what the
+    sample cost beyond it (Newton polishing, checks, compaction), scaled to the row's runs."""
+    its = np.array(row["iterations"], dtype=float)
+    c0, c1, m = row["c0_us"] * 1e-6, row["c1_us"] * 1e-6, row["m"]
+    extra = max(0.0, row["wall_s"] - (c0 * its.max() + c1 * m * its.mean())) / m
+    bulk = c1 * cfg.runs * its.mean() + extra * cfg.runs
+    row["extra_ms_per_run"] = 1e3 * extra
+    row["est_low_s"] = c0 * its.max() + bulk
+    row["est_high_s"] = c0 * cfg.max_iter + bulk
+
+
 def sample_row(cfg, k: int, n: int, m: int) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + n)
     W0 = xavier_init(cfg.runs, n, k, generator=gen)[:m]
@@ -63,12 +76,11 @@ def sample_row(cfg, k: int, n: int, m: int) -> dict:
                        check_every=cfg.check_every, progress=False)
     wall = time.perf_counter() - t
     c0, c1 = per_iteration_cost(k, n)
-    its = res.iterations.double()
-    lo = c0 * float(its.max()) + c1 * cfg.runs * float(its.mean())
-    hi = c0 * cfg.max_iter + c1 * cfg.runs * float(its.mean())
     row = {"k": k, "n": n, "m": m, "wall_s": wall, "ms_per_run_sample": 1e3 * wall / m,
            "iterations": [int(x) for x in res.iterations], "hit_cap": int(res.hit_cap.sum()),
-           "c0_us": 1e6 * c0, "c1_us": 1e6 * c1, "est_low_s": lo, "est_high_s": hi}
+           "c0_us": 1e6 * c0, "c1_us": 1e6 * c1}
+    _estimate(row, cfg)
+    lo, hi, its = row["est_low_s"], row["est_high_s"], res.iterations.double()
     print(f"({k},{n}): {m} runs in {wall:.1f} s, mean its {float(its.mean()):.0f}, max {int(its.max())}, "
           f"c0 {1e6 * c0:.0f} us, c1 {1e6 * c1:.1f} us/run -> 1000 runs {lo:.0f}-{hi:.0f} s", flush=True)
     return row
@@ -86,12 +98,13 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=8)
     p.add_argument("--check-rows", type=lambda r: tuple(tuple(int(x) for x in q.split(",")) for q in r.split(";")),
                    default=((8, 8), (14, 14)), help="rows also run in full, to check the estimate")
+    p.add_argument("--recompute", default="", help="a results JSON: redo only the aggregation")
     p.add_argument("--rows", default="", help="e.g. 6,6;8,8 (default: a spread of 15 rows)")
     args = p.parse_args()
     torch.set_num_threads(1)
     cfg = CONFIGS["full"]
     p_checks = []
-    for k, n in args.check_rows:
+    for k, n in (() if args.recompute else args.check_rows):
         gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + n)
         W0 = xavier_init(cfg.runs, n, k, generator=gen)
         t = time.perf_counter()
@@ -101,9 +114,16 @@ def main() -> None:
                          "iterations_max": int(res.iterations.max()),
                          "iterations_mean": float(res.iterations.double().mean())})
         print("full row measured:", p_checks[-1], flush=True)
-    rows = SAMPLED if not args.rows else tuple(tuple(int(x) for x in r.split(",")) for r in args.rows.split(";"))
+    if args.recompute:  # only the aggregation, from a previous run's samples
+        import json
+
+        old = json.loads(Path(args.recompute).read_text())["data"]
+        sampled, p_checks = old["sampled"], old.get("full_rows", [])
+        for r in sampled:
+            _estimate(r, cfg)
+    rows = () if args.recompute else SAMPLED if not args.rows else tuple(tuple(int(x) for x in r.split(",")) for r in args.rows.split(";"))
     t0 = time.perf_counter()
-    sampled = [sample_row(cfg, k, n, args.runs) for k, n in rows]
+    sampled = sampled if args.recompute else [sample_row(cfg, k, n, args.runs) for k, n in rows]
     total_lo = total_hi = 0.0
     per_row = []
     for k, n in cfg.rows:

@@ -10,7 +10,7 @@ from valleylib.descent import (
 )
 
 f64 = torch.float64
-S0 = torch.tensor([1.0, 3.0], dtype=f64)  # runs differ by their starts (and stop at different times)
+S0 = torch.tensor([1.0, 3.0], dtype=f64)  # runs differ by their starts (and stop times)
 
 
 def quad(p):
@@ -33,7 +33,8 @@ def reference(p0, s, rule, lr, tol, max_iter, thr=math.inf, restarts=0):
         if not gn <= thr:
             if r >= restarts:
                 return p, it, "diverged", step
-            p, step, r, m, v, t = p0.clone(), step / 2, r + 1, torch.zeros_like(p), torch.zeros_like(p), 0
+            p, step, r, t = p0.clone(), step / 2, r + 1, 0
+            m, v = torch.zeros_like(p), torch.zeros_like(p)
             continue
         if rule == "gd":
             p = p - step * g

@@ -5,10 +5,12 @@ All runs are one tensor ``p`` of shape ``(runs, ...)``. Each iteration evaluates
 still running with a pluggable :class:`StepRule`:
 
 * :class:`GD`: :math:`\\theta \\leftarrow \\theta - \\eta g`;
-* :class:`HeavyBall`: :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`;
+* :class:`HeavyBall`: :math:`m \\leftarrow \\mu m + g`,
+  :math:`\\theta \\leftarrow \\theta - \\eta m`;
 * :class:`Adam`: :math:`m \\leftarrow \\beta_1 m + (1-\\beta_1) g`,
   :math:`v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2`,
-  :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat v} + \\epsilon)` (bias-corrected,
+  :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat v} + \\epsilon)`
+  (bias-corrected,
   one step counter per run).
 
 A run *stops* at the first iteration where its gradient norm (``"frobenius"``: :math:`\\|g\\|_2`;
@@ -65,7 +67,8 @@ def squared_grad_norm(g: torch.Tensor, kind: str) -> torch.Tensor:
 
 class StepRule:
     """A step rule: ``init`` its per-run state, ``step`` the runs in ``move``, ``reset`` restarted
-    runs. States are tuples of tensors with a leading ``runs`` dimension (compacted with the batch)."""
+    runs. States are tuples of tensors with a leading ``runs`` dimension (compacted with the
+    batch)."""
 
     def init(self, p: torch.Tensor) -> tuple:
         return ()
@@ -87,7 +90,8 @@ class GD(StepRule):
 
 @dataclass
 class HeavyBall(StepRule):
-    """Heavy ball: :math:`m \\leftarrow \\mu m + g`, :math:`\\theta \\leftarrow \\theta - \\eta m`."""
+    """Heavy ball: :math:`m \\leftarrow \\mu m + g`,
+    :math:`\\theta \\leftarrow \\theta - \\eta m`."""
 
     momentum: float = 0.9
     #: ``True``: the step size goes into the velocity, :math:`m \leftarrow \mu m + \eta g`,
@@ -113,8 +117,9 @@ class Adam(StepRule):
     betas: tuple = (0.9, 0.999)
     eps: float = 1e-8
     #: ``True``: the bias corrections go into the step size,
-    #: :math:`\theta - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,m/(\sqrt v+\epsilon)` (Kingma & Ba's
-    #: "efficient" form, used by the path finders), instead of :math:`\hat m/(\sqrt{\hat v}+\epsilon)`.
+    #: :math:`\theta - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,m/(\sqrt v+\epsilon)`
+    #: (Kingma & Ba's "efficient" form, used by the path finders), instead of
+    #: :math:`\hat m/(\sqrt{\hat v}+\epsilon)`.
     corrected_step: bool = False
 
     def init(self, p):
@@ -226,7 +231,8 @@ def progress_enabled(progress: Optional[bool]) -> bool:
 
 
 def progress_bar(progress: Optional[bool], total: int, desc: str, unit: str = "it"):
-    """A ``tqdm.auto`` bar (shown after 2 s, removed when done), or ``None`` when progress is off."""
+    """A ``tqdm.auto`` bar (shown after 2 s, removed when done), or ``None`` when progress is
+    off."""
     if not progress_enabled(progress):
         return None
     from tqdm.auto import tqdm
@@ -353,7 +359,8 @@ def descend(
                 new = torch.where(gn2 <= tol2, CONVERGED, torch.where(
                     it >= max_iter, HIT_CAP, torch.where(gn2 <= thr2, RUNNING, _PENDING)))
                 if levels is not None:
-                    reached = _snap_levels(batch.extra, p, loss, it, (status == RUNNING) & (gn2 <= thr2))
+                    live = (status == RUNNING) & (gn2 <= thr2)
+                    reached = _snap_levels(batch.extra, p, loss, it, live)
                     new = torch.where(reached & (new != _PENDING), CONVERGED, new)
                 newly = (status == RUNNING) & (new != RUNNING)
                 status = torch.where(status == RUNNING, new, status)

@@ -14,39 +14,9 @@ from valleylib.experiments.safran_shamir import (
 )
 from valleylib.safran_shamir import LABELS, TOL, classify, run_protocol, teacher_identity, xavier_init
 
+from reference import numpy_protocol
+
 DT = torch.float64
-
-
-def numpy_gradient(W, V):
-    """Slow, obvious reference: the closed-form gradient of papers.md §1.1, neuron by neuron."""
-    G = np.zeros_like(W)
-    for i, w in enumerate(W):
-        nw = np.linalg.norm(w)
-        for other, sign in [(W, 1.0), (V, -1.0)]:
-            for j, u in enumerate(other):
-                if sign > 0 and j == i:
-                    G[i] += w / 2
-                    continue
-                nu = np.linalg.norm(u)
-                th = math.acos(np.clip(w @ u / (nw * nu), -1, 1))
-                G[i] += sign * (nu * math.sin(th) * w / nw + (math.pi - th) * u) / (2 * math.pi)
-    return G
-
-
-def numpy_protocol(W0, V, lr=0.1, tol=TOL, max_iter=100_000):
-    """One run at a time: GD until the largest per-neuron gradient norm is <= tol (restart, halve the step on divergence)."""
-    W, step, it = W0.copy(), lr, 0
-    while it < max_iter:
-        G = numpy_gradient(W, V)
-        gn = np.linalg.norm(G, axis=1).max()
-        if not np.isfinite(gn) or gn > 1e4:
-            W, step = W0.copy(), step / 2
-            continue
-        if gn <= tol:
-            return W, it, True
-        W = W - step * G
-        it += 1
-    return W, it, False
 
 
 def test_xavier_init_statistics_and_device():

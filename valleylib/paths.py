@@ -56,6 +56,7 @@ from ._checks import (
     check_positive_int,
     tensor_arg,
 )
+from .descent import Adam, HeavyBall, autograd_loss_grad, descend
 from .training import _progress_bar
 
 __all__ = [
@@ -293,87 +294,30 @@ def _result(
 # ----------------------------------------------------------------------------- bead training
 
 
-def _loss_and_grad(loss: LossFn, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    with torch.enable_grad():
-        q = p.detach().requires_grad_(True)
-        value = loss(q)
-        (g,) = torch.autograd.grad(value.sum(), q)
-    return value.detach(), g
+def _check_batched(loss, g, p) -> None:
+    if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
+        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(
+            f"loss: expected a batched loss returning shape ({p.shape[0]},) for theta of shape "
+            f"{tuple(p.shape)}, got {got}"
+        )
 
 
 def _adam_levels(loss, theta0, targets, lr, max_iter, betas, eps, progress, desc):
     """Adam on rows of ``theta0`` with a descending list of levels per row (``targets`` ``(R, K)``);
-    snapshot each row at its first iterate below each level; a row leaves when its last level is hit."""
+    snapshot each row at its first iterate below each level; a row leaves when its last level is hit.
+    Runs on :func:`valleylib.descent.descend` (level stop, no gradient stop)."""
     lr = check_positive_float("lr", lr)
     check_positive_int("max_iter", max_iter, minimum=0)
-    R, K = targets.shape
-    dev, dt = theta0.device, theta0.dtype
-    out = theta0.detach().unsqueeze(0).repeat(K, 1, 1)
-    out_loss = torch.full((K, R), float("nan"), dtype=dt, device=dev)
-    evals = torch.zeros(K, R, dtype=torch.long, device=dev)
-    reached = torch.zeros(K, R, dtype=torch.bool, device=dev)
-    level = torch.zeros(R, dtype=torch.long, device=dev)  # next level to reach, per row
-    count = torch.zeros(R, dtype=torch.long, device=dev)
-    idx = torch.arange(R, device=dev)
-    p = theta0.detach().clone()
-    m = torch.zeros_like(p)
-    v = torch.zeros_like(p)
-    b1, b2 = betas
-    t_adam = 0
-    bar = _progress_bar(progress, max_iter, desc)
-    try:
-        for it in range(max_iter + 1):
-            value, g = _loss_and_grad(loss, p)
-            if it == 0 and value.shape != (p.shape[0],):  # once per call
-                raise ValueError(
-                    f"loss: expected a batched loss returning shape ({p.shape[0]},) for theta of shape "
-                    f"{tuple(p.shape)}, got {tuple(value.shape)}"
-                )
-            count[idx] += 1
-            if not bool(torch.isfinite(value).all()):
-                raise ValueError("loss: non-finite value (NaN or inf) while training; expected a finite loss (try a smaller lr)")
-            # record every level crossed now (several at once if the loss dropped past them)
-            while True:
-                lv = level[idx]
-                live = lv < K
-                tgt = targets[idx, lv.clamp(max=K - 1)]
-                hit = live & (value <= tgt)
-                if not bool(hit.any()):
-                    break
-                r, k = idx[hit], lv[hit]
-                out[k, r] = p[hit]
-                out_loss[k, r] = value[hit]
-                evals[k, r] = count[r]
-                reached[k, r] = True
-                level[r] += 1
-            done = level[idx] >= K
-            if it == max_iter:
-                done = torch.ones_like(done)
-            if bool(done.any()):
-                for k in range(K):  # rows that stop without reaching level k keep their last iterate there
-                    miss = done & (level[idx] <= k)
-                    if bool(miss.any()):
-                        r = idx[miss]
-                        out[k, r] = p[miss]
-                        out_loss[k, r] = value[miss]
-                        evals[k, r] = count[r]
-                keep = ~done
-                idx, p, m, v, g = idx[keep], p[keep], m[keep], v[keep], g[keep]
-                if idx.numel() == 0:
-                    break
-            t_adam += 1
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g * g
-            step = lr * math.sqrt(1 - b2**t_adam) / (1 - b1**t_adam)
-            p = p - step * m / (v.sqrt() + eps)
-            if bar is not None and it % 200 == 0:
-                bar.n = it
-                bar.set_postfix(active=int(idx.numel()), refresh=False)
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
-    return out, out_loss, evals, reached
+    res = descend(theta0.detach(), autograd_loss_grad(loss), Adam(tuple(betas), eps, corrected_step=True),
+                  lr=lr, tol=None, max_iter=max_iter, on_divergence="stop",
+                  divergence_threshold=math.inf, check_every=50, levels=targets,
+                  first_check=_check_batched, progress=progress, desc=desc)
+    if bool(res.diverged.any()):
+        raise ValueError("loss: non-finite value (NaN or inf) while training; expected a finite loss (try a smaller lr)")
+    x = res.extra
+    return (x["level_params"].transpose(0, 1), x["level_loss"].T, x["level_evals"].T,
+            x["level_reached"].T)
 
 
 def _start_points(loss, theta0) -> torch.Tensor:
@@ -808,30 +752,23 @@ def _train_curve(
                 "theta_a")
         check_finite("init", theta)
         theta = theta.clone()
-    m = torch.zeros_like(theta)
-    v = torch.zeros_like(theta)
-    b1, b2, eps = 0.9, 0.999, 1e-8
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    bar = _progress_bar(progress, steps, f"{kind} curve")
-    try:
-        for s in range(steps):
-            t = torch.rand(samples, generator=gen, dtype=a.dtype).to(a.device)
-            with torch.enable_grad():
-                q = theta.detach().requires_grad_(True)
-                value = loss(curve(a, q, b, t)).mean()
-                (g,) = torch.autograd.grad(value, q)
-            if weight_decay:
-                g = g + weight_decay * theta
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g * g
-            step = lr * math.sqrt(1 - b2 ** (s + 1)) / (1 - b1 ** (s + 1))
-            theta = theta - step * m / (v.sqrt() + eps)
-            if bar is not None and s % 100 == 0:
-                bar.n = s
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
+
+    def loss_grad(q: torch.Tensor):  # q: (1, P), one control point; fresh t every step
+        t = torch.rand(samples, generator=gen, dtype=a.dtype).to(a.device)
+        with torch.enable_grad():
+            q = q.detach().requires_grad_(True)
+            value = loss(curve(a, q[0], b, t)).mean()
+            (g,) = torch.autograd.grad(value, q)
+        if weight_decay:
+            g = g + weight_decay * q.detach()
+        return value.detach().reshape(1), g
+
+    res = descend(theta.unsqueeze(0), loss_grad, Adam((0.9, 0.999), 1e-8, corrected_step=True),
+                  lr=lr, tol=None, max_iter=steps, on_divergence="stop",
+                  divergence_threshold=math.inf, check_every=max(1, min(steps, 100)),
+                  progress=progress, desc=f"{kind} curve")
+    theta = res.params[0]
     theta = theta.detach()
     fine_t = torch.linspace(0, 1, (nodes - 1) * resolution + 1, dtype=a.dtype, device=a.device)
     fine = curve(a, theta, b, fine_t)
@@ -947,31 +884,29 @@ def neb(loss: LossFn, theta_a, theta_b, *, pivots: int = 9, steps: int = 1000, l
         check_finite("init", inner)
         inner = inner.clone()
     ends_loss = _eval_loss(loss, torch.stack([a, b]))
-    vel = torch.zeros_like(inner)
-    bar = _progress_bar(progress, steps, "NEB")
-    try:
-        for s in range(steps):
-            value, g = _loss_and_grad(loss, inner)
-            if not bool(torch.isfinite(value).all()):
-                raise ValueError("loss: non-finite value (NaN or inf) on the band; expected a finite loss (try a smaller lr)")
-            nodes = torch.cat([a[None], inner, b[None]])
-            E = torch.cat([ends_loss[:1], value, ends_loss[1:]])
-            tau = _neb_tangent(nodes, E)
-            force = -(g - (g * tau).sum(1, keepdim=True) * tau)
-            if spring != math.inf and spring > 0:
-                dp = (nodes[2:] - nodes[1:-1]).norm(dim=1, keepdim=True)
-                dm = (nodes[1:-1] - nodes[:-2]).norm(dim=1, keepdim=True)
-                force = force + spring * (dp - dm) * tau
-            vel = momentum * vel + lr * force
-            inner = inner + vel
-            if spring == math.inf:
-                inner = _redistribute(torch.cat([a[None], inner, b[None]]))[1:-1]
-            if bar is not None and s % 100 == 0:
-                bar.n = s
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
+    lg = autograd_loss_grad(loss)
+
+    def minus_force(x: torch.Tensor):  # the engine descends along -F
+        value, g = lg(x)
+        if not bool(torch.isfinite(value).all()):
+            raise ValueError("loss: non-finite value (NaN or inf) on the band; expected a finite loss (try a smaller lr)")
+        nodes = torch.cat([a[None], x, b[None]])
+        E = torch.cat([ends_loss[:1], value, ends_loss[1:]])
+        tau = _neb_tangent(nodes, E)
+        force = -(g - (g * tau).sum(1, keepdim=True) * tau)
+        if spring != math.inf and spring > 0:
+            dp = (nodes[2:] - nodes[1:-1]).norm(dim=1, keepdim=True)
+            dm = (nodes[1:-1] - nodes[:-2]).norm(dim=1, keepdim=True)
+            force = force + spring * (dp - dm) * tau
+        return value, -force
+
+    respace = None
+    if spring == math.inf:
+        respace = lambda x: _redistribute(torch.cat([a[None], x, b[None]]))[1:-1]  # noqa: E731
+    res = descend(inner, minus_force, HeavyBall(momentum, lr_inside=True), lr=lr, tol=None,
+                  max_iter=steps, on_divergence="stop", divergence_threshold=math.inf,
+                  check_every=steps + 1, after_step=respace, progress=progress, desc="NEB")
+    inner = res.params
     nodes = torch.cat([a[None], inner, b[None]])
     res = _result("neb", loss, nodes, resolution=resolution, threshold=threshold, connected=None,
                   grad_evals=steps * pivots, loss_evals=0, info={"steps": steps, "spring": spring})

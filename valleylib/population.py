@@ -199,21 +199,46 @@ def relu_population_risk(W, V) -> torch.Tensor:
     return risk[0] if single else risk
 
 
-def relu_population_gradient(W, V) -> torch.Tensor:
-    """Closed-form gradient :math:`\\nabla_W F`, same shape as ``W``.
+def relu_gradient_kernel(W: torch.Tensor, V: torch.Tensor, identity: bool = False) -> torch.Tensor:
+    r"""The closed-form gradient for the inner loops: no validation, no rescaling.
+
+    ``W`` ``(runs, n, d)``, ``V`` ``(k, d)`` (``identity=True`` promises ``V = I_d`` and skips the
+    products by ``V``). With :math:`s_{ab} = \sqrt{\|a\|^2\|b\|^2 - (a^\top b)^2}` (floored at the
+    dtype's smallest normal number) and :math:`\theta_{ab} = \operatorname{atan2}(s_{ab}, a^\top b)`,
 
     .. math::
 
-        \\nabla_{w_i}F = \\frac{1}{2\\pi}\\Big[\\sum_{i'}\\big(\\|w_{i'}\\|\\sin\\theta_{ii'}\\,\\bar w_i
-            + (\\pi-\\theta_{ii'})\\,w_{i'}\\big)
-            - \\sum_j\\big(\\|v_j\\|\\sin\\theta_{i,v_j}\\,\\bar w_i + (\\pi-\\theta_{i,v_j})\\,v_j\\big)\\Big]
+        2\pi\,\nabla_{w_i}F = \Big(\sum_{i'\ne i} s_{w_i w_{i'}} - \sum_j s_{w_i v_j}\Big)
+            \frac{w_i}{\|w_i\|^2}
+            + \sum_{i'} (\pi - \theta_{ii'})\,w_{i'} - \sum_j (\pi - \theta_{i,v_j})\,v_j,
 
-    The :math:`i' = i` term equals :math:`w_i/2`. At a zero row :math:`w_i = 0`, where
-    :math:`F` is not differentiable, the :math:`\\bar w_i` terms are taken as zero.
+    with :math:`\theta_{ii} = 0` and the radial term taken as 0 at a zero row. Validated public
+    edge: :func:`relu_population_gradient`.
     """
-    W, single = batch_weights("W", W)
-    V = _teacher(V, W)
-    W, V, c = _scale(W, V)
+    if torch.is_grad_enabled() and (W.requires_grad or V.requires_grad):
+        return _relu_gradient_autograd(W, V)  # in-place work would break autograd
+    tiny = torch.finfo(W.dtype).tiny
+    nw2 = (W * W).sum(-1)
+    dww = torch.bmm(W, W.transpose(1, 2))
+    sww = (nw2.unsqueeze(-1) * nw2.unsqueeze(-2)).sub_(dww * dww).clamp_(min=tiny).sqrt_()
+    sww.diagonal(dim1=1, dim2=2).fill_(0.0)
+    A = torch.atan2(sww, dww).neg_().add_(math.pi)
+    A.diagonal(dim1=1, dim2=2).fill_(math.pi)
+    if identity:
+        dwv, nv2 = W, 1.0
+    else:
+        dwv, nv2 = torch.matmul(W, V.transpose(-1, -2)), (V * V).sum(-1).unsqueeze(-2)
+    swv = (dwv * dwv).neg_().add_(nw2.unsqueeze(-1) * nv2).clamp_(min=tiny).sqrt_()
+    B = torch.atan2(swv, dwv).neg_().add_(math.pi)
+    radial = (sww.sum(-1) - swv.sum(-1)) / torch.clamp(nw2, min=tiny)
+    radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
+    g = torch.baddbmm(radial.unsqueeze(-1) * W, A, W)
+    g -= B if identity else torch.matmul(B, V)
+    return g.mul_(1 / (2 * math.pi))
+
+
+def _relu_gradient_autograd(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """:func:`relu_gradient_kernel` without in-place operations (differentiable, e.g. for Hessians)."""
     n = W.shape[1]
     _, s_ww, th_ww = _angles(W, W)
     eye = torch.eye(n, dtype=torch.bool, device=W.device)
@@ -224,7 +249,33 @@ def relu_population_gradient(W, V) -> torch.Tensor:
     radial = (s_ww.sum(-1) - s_wv.sum(-1)) / torch.clamp(nw2, min=torch.finfo(W.dtype).tiny)
     radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
     grad = radial.unsqueeze(-1) * W + torch.matmul(math.pi - th_ww, W) - torch.matmul(math.pi - th_wv, V)
-    grad = _check_result("W", grad / (2 * math.pi * c[:, None, None]), "gradient")
+    return grad / (2 * math.pi)
+
+
+def relu_population_gradient(W, V) -> torch.Tensor:
+    """Closed-form gradient :math:`\\nabla_W F`, same shape as ``W``.
+
+    .. math::
+
+        \\nabla_{w_i}F = \\frac{1}{2\\pi}\\Big[\\sum_{i'}\\big(\\|w_{i'}\\|\\sin\\theta_{ii'}\\,\\bar w_i
+            + (\\pi-\\theta_{ii'})\\,w_{i'}\\big)
+            - \\sum_j\\big(\\|v_j\\|\\sin\\theta_{i,v_j}\\,\\bar w_i + (\\pi-\\theta_{i,v_j})\\,v_j\\big)\\Big]
+
+    The :math:`i' = i` term equals :math:`w_i/2`. At a zero row :math:`w_i = 0`, where
+    :math:`F` is not differentiable, the :math:`\\bar w_i` terms are taken as zero. This is the
+    validated edge of :func:`relu_gradient_kernel` (rows rescaled by a power of two per run, so any
+    finite size is handled).
+    """
+    W, single = batch_weights("W", W)
+    V = _teacher(V, W)
+    s = _pow2_unscale(torch.maximum(W.abs().amax((-1, -2)), V.abs().amax()))
+    scales = torch.unique(s).tolist()
+    if scales == [1.0]:  # almost every batch: no rescaling
+        grad = relu_gradient_kernel(W, V)
+    else:
+        grad = relu_gradient_kernel(W * s[:, None, None], V.unsqueeze(0) * s[:, None, None])
+        grad = grad / s[:, None, None]
+    grad = _check_result("W", grad, "gradient")
     return grad[0] if single else grad
 
 

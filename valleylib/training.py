@@ -6,10 +6,11 @@ loss and its gradient for the runs still *active*, and updates them with gradien
 .. math::  \\theta_{t+1} = \\theta_t - \\eta\\,\\nabla L(\\theta_t)
 
 heavy-ball SGD (the same update with momentum; the stochasticity comes from a ``loss_grad``
-that draws a fresh mini-batch at each call) or Adam. A run stops, exactly at the first iteration where its gradient norm is at most
-``tol``; its parameters are then the ones at which that norm was measured. Finished runs
-are dropped from the active batch (the tensor is compacted), so late iterations cost only
-what the slow runs need.
+that draws a fresh mini-batch at each call) or Adam. A run stops, exactly at the first iteration
+where its gradient norm is at most ``tol``; its parameters are then the ones at which that norm
+was measured. Finished runs are frozen at once and dropped from the active batch (the tensor is
+compacted) every ``check_every`` iterations, so late iterations cost only what the slow runs need.
+The loop is the library's one descent engine, :func:`valleylib.descent.descend`.
 
 A run *diverges* when its loss or gradient stops being finite or its gradient norm exceeds
 ``divergence_threshold``. With ``on_divergence="restart"`` it restarts from its own initial
@@ -18,7 +19,6 @@ flagged.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable, Literal, Optional
 
@@ -32,6 +32,7 @@ from ._checks import (
     check_positive_float,
     check_positive_int,
 )
+from .descent import GD, Adam, HeavyBall, autograd_loss_grad, descend, progress_bar, progress_enabled
 
 __all__ = ["train", "TrainResult", "grad_norm", "LossGrad"]
 
@@ -63,7 +64,8 @@ class TrainResult:
         params: final parameters.
         loss: final loss.
         grad_norm: gradient norm at ``params``.
-        iterations: gradient evaluations spent (restarts included).
+        iterations: steps taken (restarts included; the evaluation that triggers a restart is
+            not a step).
         converged: the gradient-norm tolerance was reached.
         diverged: the run was stopped as divergent (``on_divergence="stop"``) or ran out of restarts.
         lr: the final step size (halved by restarts).
@@ -85,33 +87,11 @@ class TrainResult:
         return int(self.loss.shape[0])
 
 
-def _progress_enabled(progress: Optional[bool]) -> bool:
-    if progress is not None:
-        return progress
-    return os.environ.get("VALLEYLIB_PROGRESS", "1").strip() not in {"0", "false", "no", "off"}
+_progress_enabled = progress_enabled
+_progress_bar = progress_bar
 
 
-def _progress_bar(progress: Optional[bool], total: int, desc: str, unit: str = "it"):
-    """A ``tqdm.auto`` bar (shown after 2 s, removed when done), or ``None`` when progress is off;
-    ``None`` for ``progress`` reads ``$VALLEYLIB_PROGRESS``."""
-    if not _progress_enabled(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, delay=2.0, leave=False, unit=unit)
-
-
-def _autograd_loss_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> LossGrad:
-    def loss_grad(p: torch.Tensor):
-        with torch.enable_grad():
-            q = p.detach().requires_grad_(True)
-            loss = loss_fn(q)
-            if not isinstance(loss, torch.Tensor) or loss.shape != (p.shape[0],):
-                _check_loss_grad(loss, p, p, "loss_fn")
-            (g,) = torch.autograd.grad(loss.sum(), q)
-        return loss.detach(), g
-
-    return loss_grad
+_autograd_loss_grad = autograd_loss_grad
 
 
 def _check_loss_grad(loss, g, p: torch.Tensor, name: str) -> None:
@@ -210,110 +190,13 @@ def train(
     if norm not in ("frobenius", "max_row"):
         raise ValueError(f"norm={norm!r}: expected 'frobenius' or 'max_row'")
     lg = loss_grad if loss_grad is not None else _autograd_loss_grad(loss_fn)  # type: ignore[arg-type]
-
-    runs = params0.shape[0]
-    dev, dt = params0.device, params0.dtype
-    # Outputs for all runs.
-    out_params = params0.detach().clone()
-    out_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)
-    out_gn = torch.full((runs,), float("nan"), dtype=dt, device=dev)
-    out_it = torch.zeros(runs, dtype=torch.long, device=dev)
-    out_conv = torch.zeros(runs, dtype=torch.bool, device=dev)
-    out_div = torch.zeros(runs, dtype=torch.bool, device=dev)
-    out_lr = torch.full((runs,), lr, dtype=dt, device=dev)
-    history: list[torch.Tensor] = []
-    last_loss = torch.full((runs,), float("nan"), dtype=dt, device=dev)
-
-    # Active batch.
-    idx = torch.arange(runs, device=dev)
-    p = params0.detach().clone()
-    start = params0.detach().clone()
-    step = torch.full((runs,), lr, dtype=dt, device=dev)
-    it = torch.zeros(runs, dtype=torch.long, device=dev)
-    restarts = torch.zeros(runs, dtype=torch.long, device=dev)
-    m = torch.zeros_like(p) if method in ("adam", "sgd") else None
-    v = torch.zeros_like(p) if method == "adam" else None
-    t_adam = torch.zeros(runs, dtype=dt, device=dev)
-    shape_tail = (1,) * (p.ndim - 1)
-
-    bar = _progress_bar(progress, max_iter, desc)
-    total_iter = 0
-    try:
-        while idx.numel() > 0:
-            for _ in range(check_every):
-                loss, g = lg(p)
-                if total_iter == 0:  # once per call: the inner loop stays unvalidated
-                    _check_loss_grad(loss, g, p, "loss_fn" if loss_grad is None else "loss_grad")
-                gn = grad_norm(g, norm)
-                bad = ~torch.isfinite(loss) | ~torch.isfinite(gn) | (gn > divergence_threshold)
-                done = (gn <= tol) & ~bad
-                capped = it >= max_iter
-                if record_every is not None and total_iter % record_every == 0:
-                    last_loss[idx] = torch.where(bad, last_loss[idx], loss)
-                    history.append(last_loss.clone())
-                # Record the state of every run that stops now.
-                stop = done | capped
-                out_loss[idx] = torch.where(stop, loss, out_loss[idx])
-                out_gn[idx] = torch.where(stop, gn, out_gn[idx])
-                out_conv[idx] = out_conv[idx] | done
-                freeze = stop.clone()
-                if on_divergence == "restart":
-                    redo = bad & ~stop & (restarts < max_restarts)
-                    give_up = bad & ~stop & ~redo
-                    p = torch.where(redo.view(-1, *shape_tail), start, p)
-                    step = torch.where(redo, step / 2, step)
-                    restarts = restarts + redo.long()
-                    if m is not None:
-                        m = torch.where(redo.view(-1, *shape_tail), torch.zeros_like(m), m)
-                    if v is not None:
-                        v = torch.where(redo.view(-1, *shape_tail), torch.zeros_like(v), v)
-                        t_adam = torch.where(redo, torch.zeros_like(t_adam), t_adam)
-                    move = ~(stop | bad)
-                else:
-                    give_up = bad & ~stop
-                    move = ~(stop | bad)
-                out_div[idx] = out_div[idx] | give_up
-                out_loss[idx] = torch.where(give_up, loss, out_loss[idx])
-                out_gn[idx] = torch.where(give_up, gn, out_gn[idx])
-                freeze = freeze | give_up
-                # Update the runs that keep going.
-                g = torch.where(move.view(-1, *shape_tail), g, torch.zeros_like(g))
-                if method == "gd":
-                    p = p - step.view(-1, *shape_tail) * g
-                elif method == "sgd":
-                    m = torch.where(move.view(-1, *shape_tail), momentum * m + g, m)
-                    p = p - torch.where(move.view(-1, *shape_tail), step.view(-1, *shape_tail) * m, torch.zeros_like(p))
-                else:
-                    t_adam = t_adam + move.to(dt)
-                    b1, b2 = betas
-                    mv = move.view(-1, *shape_tail)
-                    m = torch.where(mv, b1 * m + (1 - b1) * g, m)
-                    v = torch.where(mv, b2 * v + (1 - b2) * g * g, v)
-                    tt = torch.clamp(t_adam, min=1.0).view(-1, *shape_tail)
-                    mhat = m / (1 - b1**tt)
-                    vhat = v / (1 - b2**tt)
-                    p = p - torch.where(mv, step.view(-1, *shape_tail) * mhat / (torch.sqrt(vhat) + eps), torch.zeros_like(p))
-                it = it + (~freeze).long()
-                out_params[idx] = torch.where(freeze.view(-1, *shape_tail), p, out_params[idx])
-                out_it[idx] = it
-                out_lr[idx] = step
-                # Frozen runs are removed below; until then they do not move.
-                if freeze.any():  # cheap on CPU; on GPU the sync happens at most once per check_every
-                    keep = ~freeze
-                    idx, p, start, step, it, restarts, t_adam = idx[keep], p[keep], start[keep], step[keep], it[keep], restarts[keep], t_adam[keep]
-                    if m is not None:
-                        m = m[keep]
-                    if v is not None:
-                        v = v[keep]
-                total_iter += 1
-                if idx.numel() == 0:
-                    break
-            if bar is not None:
-                bar.n = min(int(it.max()) if it.numel() else max_iter, max_iter)
-                bar.set_postfix(active=int(idx.numel()), refresh=False)
-                bar.refresh()
-    finally:
-        if bar is not None:
-            bar.close()
-    hist = torch.stack(history) if history else None
-    return TrainResult(out_params, out_loss, out_gn, out_it, out_conv, out_div, out_lr, hist)
+    name = "loss_fn" if loss_grad is None else "loss_grad"
+    rule = {"gd": GD(), "sgd": HeavyBall(momentum), "adam": Adam(tuple(betas), eps)}[method]
+    res = descend(
+        params0.detach(), lg, rule, lr=lr, tol=tol, max_iter=max_iter, norm=norm,
+        on_divergence=on_divergence, divergence_threshold=divergence_threshold,
+        max_restarts=max_restarts, check_every=check_every, record_every=record_every,
+        first_check=lambda loss, g, p: _check_loss_grad(loss, g, p, name),
+        progress=progress, desc=desc)
+    return TrainResult(res.params, res.loss, res.grad_norm, res.iterations, res.converged,
+                       res.diverged, res.lr, res.history)

@@ -1,0 +1,46 @@
+"""Slow, obvious numpy references shared by the tests and the benchmarks (one run at a time)."""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from valleylib.safran_shamir import TOL
+
+
+def numpy_gradient(W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """The closed-form gradient of papers.md §1.1, neuron by neuron (rows of ``W`` are neurons)."""
+    G = np.zeros_like(W)
+    for i, w in enumerate(W):
+        nw = np.linalg.norm(w)
+        for other, sign in [(W, 1.0), (V, -1.0)]:
+            for j, u in enumerate(other):
+                if sign > 0 and j == i:
+                    G[i] += w / 2
+                    continue
+                nu = np.linalg.norm(u)
+                th = math.acos(np.clip(w @ u / (nw * nu), -1, 1))
+                G[i] += sign * (nu * math.sin(th) * w / nw + (math.pi - th) * u) / (2 * math.pi)
+    return G
+
+
+def numpy_protocol(W0: np.ndarray, V: np.ndarray, lr: float = 0.1, tol: float = TOL,
+                   max_iter: int = 100_000,
+                   gradient: Callable[[np.ndarray, np.ndarray], np.ndarray] = numpy_gradient):
+    """One run: GD until the largest per-neuron gradient norm is <= tol, restarting from ``W0``
+    with the step halved when that norm exceeds 1e4 or is not finite.
+
+    Returns ``(W, steps, converged)``."""
+    W, step, it = W0.copy(), lr, 0
+    while it < max_iter:
+        G = gradient(W, V)
+        gn = np.linalg.norm(G, axis=1).max()
+        if not np.isfinite(gn) or gn > 1e4:
+            W, step = W0.copy(), step / 2
+            continue
+        if gn <= tol:
+            return W, it, True
+        W = W - step * G
+        it += 1
+    return W, it, False

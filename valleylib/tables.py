@@ -19,7 +19,8 @@ __all__ = [
     "Mark", "mark", "Link", "Column", "Table", "scorecard_table", "safran_shamir_fractions",
     "safran_shamir_runs", "safran_shamir_families", "safran_shamir_benchmark", "dss_levels",
     "polynomial_levels", "width_sweep", "path_methods", "intrinsic_dimensions", "overparam_sweep",
-    "low_risk_sweep", "random_starts", "critical_points",
+    "low_risk_sweep", "random_starts", "critical_points", "closed_form_vs_monte_carlo", "saddle_orbit",
+    "fraction_rows", "session_plan",
 ]
 
 _DASH = "\u2013"
@@ -425,3 +426,46 @@ def critical_points(index_sets: Sequence[Any], risk: Sequence[float], grad_norm:
     cols = [Column("index set", align="left"), Column("risk", fmt=".5f"), Column("|grad|", fmt=".1e"),
             Column("λ_min", fmt=".4f"), Column("our bound", fmt=".4f"), Column("kind", align="left")]
     return Table(cols, out, title="Critical points")
+
+
+def closed_form_vs_monte_carlo(points: Sequence[Any], closed: Sequence[float], mean: Sequence[float],
+                               stderr: Sequence[float], label: str = "point") -> Table:
+    """A closed-form risk beside its Monte Carlo estimate, with the standard error and z-score."""
+    out = [(str(w), c, m, s, (m - c) / s if s > 0 else None)
+           for w, c, m, s in zip(points, closed, mean, stderr)]
+    cols = [Column(label, align="left"), Column("closed form", fmt=".5f"), Column("Monte Carlo", fmt=".5f"),
+            Column("± s.e.", fmt=".5f"), Column("z", fmt=".2f")]
+    return Table(cols, out, title="Closed form against a Monte Carlo average")
+
+
+def saddle_orbit(orbit: dict) -> Table:
+    """The smallest Hessian eigenvalue along the orbit of a saddle, against our bound."""
+    out = [(c, lam, b, lam * c * c) for c, lam, b in zip(orbit["c"], orbit["min_eig"], orbit["bound"])]
+    cols = [Column("c", fmt=".3g"), Column("λ_min", fmt=".4e"), Column("bound", fmt=".4e"),
+            Column("λ_min · c²", fmt=".4f")]
+    return Table(cols, out, title=f"Along the orbit of the saddle with index set {orbit['index_set']}")
+
+
+def fraction_rows(rows: Sequence[dict]) -> Table:
+    """Fractions of runs against published ones: ``k, n, runs, published, measured, p, passed``."""
+    out = [(r["k"], r["n"], r["runs"], r["published"], r["measured"], r["p_value"], mark(r["passed"]))
+           for r in rows]
+    cols = [Column("k"), Column("n"), Column("runs"), Column("paper", fmt=".3f"), Column("ours", fmt=".3f"),
+            Column("Fisher p", fmt=".2g"), Column("verdict", align="left")]
+    return Table(cols, out, title="Fractions of runs at risk ≥ 1e-3, ours against the paper's")
+
+
+def session_plan(rows: Sequence[Sequence[Any]]) -> Table:
+    """The course guide's plan: ``(number, topic, reading, stem, exercises, s_default, s_smoke)`` rows.
+
+    The notebook column links to the chapter's notebook in Colab; times are in minutes.
+    """
+    from .book import colab_url
+
+    out = [(number, topic, reading, Link(f"{stem}.ipynb", colab_url(stem)), n_ex,
+            None if t_default is None else t_default / 60, None if t_smoke is None else t_smoke / 60)
+           for number, topic, reading, stem, n_ex, t_default, t_smoke in rows]
+    cols = [Column("session"), Column("topic", align="left"), Column("reading", align="left"),
+            Column("notebook (Colab)", align="left"), Column("exercises"),
+            Column("run time, default budget", "min", ".1f"), Column("run time, smoke budget", "min", ".1f")]
+    return Table(cols, out, title="The sessions", notes="–: not recorded")

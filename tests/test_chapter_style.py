@@ -14,12 +14,12 @@ _CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
 
 def visible_code_lines(text: str) -> list[tuple[int, str]]:
-    """``(line number, line)`` of the code cells a reader sees (not removed, not collapsed)."""
+    """``(line number, line)`` of the code cells a reader sees (not removed; not the install cell)."""
     out = []
     for m in _CELL.finditer(text):
         body = m.group(1)
         head = body[: body.index("\n---\n", 4) + 5] if body.startswith("---\n") else body[:200]
-        if re.search(r"remove-cell|remove-input|hide-cell|hide-input", head):
+        if re.search(r"remove-cell|remove-input|hide-cell", head):  # hide-cell: the install cell
             continue
         first = text[: m.start(1)].count("\n") + 1
         out += [(first + i, line) for i, line in enumerate(body.split("\n"))

@@ -187,7 +187,9 @@ class Table:
         for i, r in enumerate(self.rows):
             tds = []
             for j, v in enumerate(r):
-                style = f"text-align:{self._align(j)}"
+                right = self._align(j) == "right"
+                # numbers stay on one line; text wraps, so a table shrinks to its column
+                style = f"text-align:{self._align(j)}" + (";white-space:nowrap" if right else "")
                 text = esc(self.cell(i, j))
                 if isinstance(v, Link):
                     tds.append(f'<td style="{style}"><a href="{esc(v.url)}">{esc(v.text)}</a></td>')

@@ -187,9 +187,9 @@ class Table:
         for i, r in enumerate(self.rows):
             tds = []
             for j, v in enumerate(r):
-                right = self._align(j) == "right"
                 # numbers stay on one line; text wraps, so a table shrinks to its column
-                style = f"text-align:{self._align(j)}" + (";white-space:nowrap" if right else "")
+                number = isinstance(v, (int, float)) and not isinstance(v, bool)
+                style = f"text-align:{self._align(j)}" + (";white-space:nowrap" if number else "")
                 text = esc(self.cell(i, j))
                 if isinstance(v, Link):
                     tds.append(f'<td style="{style}"><a href="{esc(v.url)}">{esc(v.text)}</a></td>')
@@ -197,7 +197,8 @@ class Table:
                     style += f";color:{_COLOURS[v.kind]};font-weight:bold"
                     tds.append(f'<td class="vl-mark vl-{v.kind}" style="{style}">{text}</td>')
                 else:
-                    tds.append(f'<td style="{style}">{text}</td>')
+                    cls = ' class="vl-num"' if number else ""
+                    tds.append(f'<td{cls} style="{style}">{text}</td>')
             trs.append("<tr>" + "".join(tds) + "</tr>")
         cap = f"<caption>{esc(self.title)}</caption>" if self.title else ""
         notes = f'<p style="margin-top:0.3em">{esc(self.notes)}</p>' if self.notes else ""

@@ -42,6 +42,12 @@ _MEASURE = r"""
     if (tooWide > 1 && !c.scrollable) out.push({kind: 'equation', over: Math.round(tooWide), text: describe(el)});
     else if (tooWide > 1) out.push({kind: 'equation-scrolls', over: Math.round(tooWide), text: describe(el)});
   }
+  // inline math cannot break across lines: one that runs past its paragraph is cut off
+  for (const el of main.querySelectorAll('mjx-container:not([display="true"])')) {
+    const block = el.closest('p, li, td, dd, figcaption, div') || main;
+    const over = el.getBoundingClientRect().right - block.getBoundingClientRect().right;
+    if (over > 1) out.push({kind: 'inline-math', over: Math.round(over), text: describe(el)});
+  }
   // code cells and text outputs
   for (const el of main.querySelectorAll('div.cell_input pre, div.cell_output pre, div.highlight pre')) {
     const c = cut(el);

@@ -35,6 +35,13 @@ def test_links_render_as_anchors():
     t = Table(["notebook"], [(Link("open", "https://example.org/a?b=1&c=2"),)])
     assert '<a href="https://example.org/a?b=1&amp;c=2">open</a>' in t._repr_html_()
     assert "https://example.org" in str(t)
+    assert "a_<wbr>b" in Table(["x"], [(Link("a_b", "u"),)])._repr_html_()
+
+
+def test_nested_values_are_shortened_and_numbers_do_not_wrap():
+    t = Table(["v", "x"], [({"first": -1.7573781089000369, "n": [0.123456, 2]}, 0.5)])
+    assert t.cell(0, 0) == "{first: -1.757, n: [0.1235, 2]}"
+    assert '<td class="vl-num"' in t._repr_html_() and t._repr_html_().count("vl-num") == 1
 
 
 def test_bad_tables_are_refused():

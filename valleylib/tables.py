@@ -26,6 +26,18 @@ __all__ = [
 _DASH = "\u2013"
 
 
+def _short(v: Any) -> str:
+    """A list, tuple or dict with its floats to 4 significant digits (``[0.1235, 2]``)."""
+    if isinstance(v, float):
+        return format(v, ".4g")
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_short(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_short(x) for x in v)
+        return f"[{inner}]" if isinstance(v, list) else f"({inner})"
+    return str(v)
+
+
 class Mark(str):
     """A verdict shown in a table: ``pass``, ``FAIL`` or ``n/a`` (a ``str``, so it compares as text)."""
 
@@ -137,6 +149,8 @@ class Table:
             if math.isnan(v):
                 return "nan"
             return format(v, col.fmt)
+        if isinstance(v, (list, tuple, dict)):
+            return _short(v)
         return str(v)
 
     def _align(self, j: int) -> str:
@@ -192,7 +206,8 @@ class Table:
                 style = f"text-align:{self._align(j)}" + (";white-space:nowrap" if number else "")
                 text = esc(self.cell(i, j))
                 if isinstance(v, Link):
-                    tds.append(f'<td style="{style}"><a href="{esc(v.url)}">{esc(v.text)}</a></td>')
+                    label = esc(v.text).replace("_", "_<wbr>")  # long names break at underscores
+                    tds.append(f'<td style="{style}"><a href="{esc(v.url)}">{label}</a></td>')
                 elif isinstance(v, Mark):
                     style += f";color:{_COLOURS[v.kind]};font-weight:bold"
                     tds.append(f'<td class="vl-mark vl-{v.kind}" style="{style}">{text}</td>')

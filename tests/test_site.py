@@ -3,6 +3,11 @@
 Checks, on every page: no Python traceback; math typeset by MathJax (served from the site);
 every image loaded; on notebook chapters, a Colab link to the chapter's .ipynb on main; pages
 with widgets show them. A screenshot of the introduction is saved for people to look at.
+
+Layout (``tests/site_layout.py``), on every chapter page at a desktop (1300 px) and a phone (400 px)
+width: no display equation, code cell or output wider than its column, no table printed as text,
+every figure captioned. Full-page screenshots of every page at both widths are kept in
+``_build/smoke/screenshots`` (a build artefact: look at them).
 """
 from __future__ import annotations
 
@@ -107,6 +112,42 @@ def test_pages_in_browser(site, browser):
     assert not blocked, f"pages requested the network: {sorted(set(blocked))[:5]}"
     assert not missing, f"pages requested files the site does not have: {sorted(set(missing))[:5]}"
     page.close()
+
+
+_BAD_PAGE = """<!doctype html><html><body><main style="width: 300px">
+<div class="cell_input"><pre style="overflow-x: auto">{long}</pre></div>
+<div class="cell_output"><pre style="overflow-x: hidden">a  b  c\n1  2  3\n4  5  6</pre></div>
+<div class="cell_output"><img src="x.png" alt="x" width="10" height="10"></div>
+<div class="vl-table" style="overflow-x: auto"><table><tr><td style="white-space: nowrap">{long}</td></tr></table></div>
+<figure><div class="cell_output"><img src="y.png" width="10" height="10"></div><figcaption>ok</figcaption></figure>
+</main></body></html>"""
+
+
+def test_layout_probe_finds_what_it_should(browser, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import site_layout
+
+    page = tmp_path / "chapters" / "bad.html"
+    page.parent.mkdir()
+    page.write_text(_BAD_PAGE.format(long="x" * 200))
+    found = site_layout.check_pages(browser, [page])
+    kinds = sorted(p["kind"] for p in found[("bad", "desktop")])
+    assert kinds == ["code", "table-scrolls", "text-table", "uncaptioned-figure"], kinds
+    bad = site_layout.failures(found)
+    assert any("at phone: code" in b for b in bad) and not any("at phone: table-scrolls" in b for b in bad)
+    assert any("at desktop: table-scrolls" in b for b in bad)
+
+
+def test_layout_fits_the_column_at_desktop_and_phone_widths(site, browser):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import site_layout
+
+    shots = OUT / "screenshots"
+    found = site_layout.check_pages(browser, pages(site), shots)
+    assert len(found) == 2 * len(pages(site)) and len(pages(site)) >= 3
+    assert len(list(shots.glob("*-phone.png"))) == len(pages(site))
+    bad = site_layout.failures(found)
+    assert not bad, f"{len(bad)} layout problem(s) (screenshots in {shots}):\n" + "\n".join(bad[:40])
 
 
 def test_bibliography_and_screenshot(site, browser):

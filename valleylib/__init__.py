@@ -127,7 +127,7 @@ from .scorecard import FWER_LEVEL, Check, compare_fractions, fisher_exact, forma
 from .experiments import Report, experiments, reproduce
 
 # Submodules used as namespaces in the chapters.
-from . import landscape, linear, plotting, widgets
+from . import landscape, linear, plotting, tables, widgets
 
 __all__ = [
     "__version__",

@@ -279,33 +279,11 @@ def undecided(check: Check, reason: str) -> Check:
                  check.tolerance, None, check.p_value, check.p_adjusted)
 
 
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
-
-
 def format_scorecard(checks: Iterable[Check]) -> str:
-    """A plain-text table of the checks (``tol / p``: the tolerance, or a test's Holm p-value)."""
-    rows = [("claim", "published", "measured", "tol / p", "pass")]
-    checks = list(checks)
-    for i, c in enumerate(checks):
-        if not isinstance(c, Check):
-            raise TypeError(f"checks[{i}]: expected a valleylib Check, got {type(c).__name__}")
-    for c in checks:
-        verdict = "n/a" if c.passed is None else ("yes" if c.passed else "NO")
-        if c.tolerance is not None:
-            tol = _fmt(c.tolerance)
-        elif c.p_adjusted is not None:
-            tol = f"p={c.p_adjusted:.2g}"
-        else:
-            tol = "-"
-        rows.append((c.claim, _fmt(c.published), _fmt(c.measured), tol, verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    widths[0] = min(widths[0], 160)
-    lines = []
-    for j, r in enumerate(rows):
-        lines.append("  ".join(r[i][: widths[i]].ljust(widths[i]) for i in range(5)))
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """A plain-text table of the checks (``tol. / p``: the tolerance, or a test's Holm p-value).
+
+    The text of :func:`valleylib.tables.scorecard_table`, which also renders as HTML and LaTeX.
+    """
+    from .tables import scorecard_table
+
+    return str(scorecard_table(checks))

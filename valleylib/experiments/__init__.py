@@ -18,8 +18,9 @@ import torch
 
 from ..budget import BUDGETS, current_budget
 from ..device import check_device, default_device, describe_device
-from ..scorecard import format_scorecard
+from ..scorecard import Check
 from ..storage import jsonable, prepare_out_dir, save_figure, write_json
+from ..tables import Table, scorecard_table
 
 __all__ = ["Experiment", "Report", "experiments", "get_experiment", "reproduce", "to_jsonable"]
 
@@ -68,8 +69,9 @@ class Report:
         """No check failed (undecided checks, ``passed is None``, do not fail a report)."""
         return all(c.passed is not False for c in self.scorecard)
 
-    def table(self) -> str:
-        return format_scorecard(self.scorecard)
+    def table(self) -> Table:
+        """The scorecard as a :class:`~valleylib.tables.Table` (HTML in a notebook, text by ``str``)."""
+        return scorecard_table(self.scorecard, title=f"Scorecard: {self.name} at the {self.budget!r} budget")
 
     def to_dict(self) -> dict:
         return {

@@ -22,4 +22,7 @@ rm -f "$dest"/*.map
 extra="${dest}_extra/chapters/@jupyter-widgets/html-manager/dist"
 rm -rf "${dest}_extra" && mkdir -p "$extra"
 cp "$tmp"/package/dist/*.woff* "$tmp"/package/dist/*.ttf "$tmp"/package/dist/*.eot "$tmp"/package/dist/*.svg "$extra/"
+# Some loads resolve the fonts against chapters/@jupyter-widgets/ itself (seen in a clean-clone
+# site test): serve them there as well.
+cp "$extra"/* "${dest}_extra/chapters/@jupyter-widgets/"
 echo "vendored MathJax 3.2.2, require.js 2.3.7, @jupyter-widgets/html-manager 1.0.11 into $dest"

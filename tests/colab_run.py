@@ -104,7 +104,7 @@ def build_wheel(clone: Path, venv: Path) -> Path:
 def state(venv: Path) -> tuple[dict[str, str], dict]:
     """The runtime's installed packages (name: version) and torch's version, files and mtimes."""
     out = subprocess.run([str(vpython(venv)), "-c", STATE], capture_output=True, text=True,
-                         check=True, env=clean_env({}, venv)).stdout
+                         check=True, env=clean_env({}, venv), cwd=venv).stdout
     got = json.loads(out)
     return got["packages"], got["torch"]
 
@@ -182,8 +182,10 @@ def checks(res: dict, before: tuple[dict, dict], after: tuple[dict, dict], venv:
 
 def run_notebook(nb: Path, source: Path, venv: Path, budget: str, timeout: int) -> dict:
     """Run one notebook alone in the runtime; returns its timings and the failed checks."""
+    # From the runtime's own folder: in the clone's root, pip and importlib would also see the
+    # clone's valleylib.egg-info (left by `make install`) and report valleylib as installed.
     subprocess.run([str(vpython(venv)), *PIP, "uninstall", "-y", "-q", "valleylib"],
-                   capture_output=True, check=False)
+                   capture_output=True, check=False, cwd=venv)
     before_pkgs, before_torch = state(venv)
     problems: list[str] = []
     if "valleylib" in before_pkgs:

@@ -486,4 +486,5 @@ def session_plan(rows: Sequence[Sequence[Any]]) -> Table:
     cols = [Column("session"), Column("topic", align="left"), Column("reading", align="left"),
             Column("notebook (Colab)", align="left"), Column("exercises"),
             Column("run time, default budget", "min", ".1f"), Column("run time, smoke budget", "min", ".1f")]
-    return Table(cols, out, title="The sessions", notes="–: not recorded")
+    missing = any(r[5] is None or r[6] is None for r in out)
+    return Table(cols, out, title="The sessions", notes="–: not recorded" if missing else "")

@@ -269,34 +269,3 @@ def test_polynomial_task_l1_loss_closed_form():
     expected = (0.5 - (8 * task.x**3 - 10 * task.x**2 + 3 * task.x)).abs().mean()
     torch.testing.assert_close(task.loss(th)[0], expected)
 
-
-# ----------------------------------------------------------------------------- scorecard
-
-
-def test_scorecard_can_fail():
-    from valleylib.experiments.freeman_bruna import scorecard
-
-    def poly(lengths):
-        return [{"L0": l0, "pairs": 4, "connected_fraction": 1.0, "mean_normalized_length": v, "mean_beads": b}
-                for l0, v, b in lengths]
-
-    good = {
-        "polynomial": {"quadratic": poly([(0.01, 1.8, 20), (0.1, 1.2, 4)]), "cubic": poly([(0.158, 2.3, 3), (0.2, 1.1, 3)])},
-        "width_sweep": [{"width": 3, "pairs": 4, "connected_fraction": 1.0, "mean_normalized_length": 1.5},
-                        {"width": 24, "pairs": 4, "connected_fraction": 1.0, "mean_normalized_length": 1.05}],
-        "teacher": {"k": 3},
-        "disconnection": {"relu": {"levels": [{"L0": 0.1}]}, "linear": {"levels": [{"L0": 0.1}]},
-                          "connected": False, "linear_connected": True},
-        "comparison": {"rows": [{"method": "line", "mean_max_loss": 1.0}, {"method": "neb", "mean_max_loss": 0.1},
-                                {"method": "bezier", "mean_max_loss": 0.2}]},
-    }
-    assert all(c.passed for c in scorecard(good))
-    bad = {**good, "disconnection": {**good["disconnection"], "connected": True},
-           "polynomial": {"quadratic": poly([(0.01, 1.1, 20), (0.1, 1.2, 4)]), "cubic": poly([(0.158, 1.2, 3)])}}
-    failed = [c.claim for c in scorecard(bad) if not c.passed]
-    assert any("counterexample" in c for c in failed) and any("normalized length at the largest" in c for c in failed)
-    assert any("cubic" in c for c in failed)
-    # With fewer than three pairs per level a trend is undecided (n/a), not passed and not failed.
-    few = {**bad, "polynomial": {**bad["polynomial"], "quadratic": [dict(r, pairs=2) for r in bad["polynomial"]["quadratic"]]}}
-    trend = [c for c in scorecard(few) if "normalized length at the largest" in c.claim]
-    assert len(trend) == 1 and trend[0].passed is None

@@ -247,6 +247,25 @@ def fb_good():
     }
 
 
+def test_freeman_bruna_scorecard_can_fail():
+    """The good result passes; a connected counterexample, flat lengths and no cubic spike fail."""
+    from valleylib.experiments.freeman_bruna import scorecard
+
+    poly = _poly
+    good = fb_good()
+    assert all(c.passed for c in scorecard(good))
+    bad = {**good, "disconnection": {**good["disconnection"], "connected": True},
+           "polynomial": {"quadratic": poly([(0.01, 1.1, 20), (0.1, 1.2, 4)]), "cubic": poly([(0.158, 1.2, 3)])}}
+    failed = [c.claim for c in scorecard(bad) if not c.passed]
+    assert any("counterexample" in c for c in failed) and any("normalized length at the largest" in c for c in failed)
+    assert any("cubic" in c for c in failed)
+    # With fewer than three pairs per level a trend is undecided (n/a), not passed and not failed.
+    few = {**bad, "polynomial": {**bad["polynomial"], "quadratic": [dict(r, pairs=2) for r in bad["polynomial"]["quadratic"]]}}
+    trend = [c for c in scorecard(few) if "normalized length at the largest" in c.claim]
+    assert len(trend) == 1 and trend[0].passed is None
+
+
+
 def test_freeman_bruna_good_result_passes():
     checks = freeman_bruna.scorecard(fb_good())
     assert all(c.passed for c in checks), [(c.claim, c.passed) for c in checks]

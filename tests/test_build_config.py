@@ -80,3 +80,34 @@ def test_build_watchdog_is_sized_from_measured_chapter_times(tmp_path):
     makefile = (ROOT / "Makefile").read_text()
     book = makefile[makefile.index("\nbook:"):makefile.index("\nchromium:")]
     assert "scripts/build_timeout.py" in book and "timeout -s INT" in book and "watchdog" in book
+
+
+def test_version_has_one_source():
+    """pyproject.toml, valleylib.__version__ and the installed metadata agree (issue 17)."""
+    import importlib.metadata
+    import tomllib
+
+    import valleylib
+    from valleylib import _version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert attr == "valleylib._version.__version__"
+    assert valleylib.__version__ == _version.__version__
+    assert importlib.metadata.version("valleylib") == _version.__version__
+
+
+def test_no_private_name_crosses_a_module_line():
+    """A module imports only public names of its siblings (private modules such as ``_checks``
+    are fine: their names are the package's shared helpers). Issue 17."""
+    import ast
+
+    crossing = []
+    for path in sorted((ROOT / "valleylib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        crossing.append(f"{path.relative_to(ROOT)}: {alias.name} from {node.module}")
+    assert crossing == []

@@ -6,7 +6,7 @@ and dtype of its inputs; :func:`default_device` is the one place that picks a de
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # Where and how big.
 from .device import default_device, describe_device, set_cpu_threads

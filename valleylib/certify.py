@@ -55,7 +55,7 @@ from ._checks import (
     check_positive_int,
 )
 from .hessian import relu_population_hessian
-from .population import _teacher, relu_population_gradient, relu_population_risk
+from .population import check_teacher, relu_population_gradient, relu_population_risk
 
 __all__ = ["Certificate", "certify_minimum", "third_derivative_bound", "family_signature", "group_families"]
 
@@ -120,7 +120,7 @@ def third_derivative_bound(W: torch.Tensor, V: torch.Tensor, radius) -> torch.Te
     :math:`\\ge 0` (a negative radius would understate the bound).
     """
     Wb, _ = batch_weights("W", W)
-    V = _teacher(V, Wb)
+    V = check_teacher(V, Wb)
     n, k = Wb.shape[1], V.shape[0]
     norms = Wb.norm(dim=-1)
     r = as_tensor("radius", radius, dtype=Wb.dtype, device=Wb.device)
@@ -157,7 +157,7 @@ def certify_minimum(W, V, *, margin_factor: float = 64.0) -> Certificate:
     """
     W, single = batch_weights("W", W)
     W = W.to(torch.float64)
-    V = _teacher(V, W)
+    V = check_teacher(V, W)
     margin_factor = check_positive_float("margin_factor", margin_factor)
     R, n, d = W.shape
     k = V.shape[0]

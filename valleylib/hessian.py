@@ -49,7 +49,7 @@ import math
 import torch
 
 from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_positive_int
-from .population import _scale, _teacher
+from .population import rescale_rows, check_teacher
 
 __all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue"]
 
@@ -94,10 +94,10 @@ def relu_population_hessian(W, V) -> torch.Tensor:
     (4, 4)
     """
     W, single = batch_weights("W", W)
-    V = _teacher(V, W)
+    V = check_teacher(V, W)
     if bool((W.norm(dim=-1) == 0).any()):
         raise ValueError("W: a student row is zero; the risk is not twice differentiable there (expected non-zero rows)")
-    W, Vs, _ = _scale(W, V)  # the Hessian is homogeneous of degree 0: no scaling back
+    W, Vs, _ = rescale_rows(W, V)  # the Hessian is homogeneous of degree 0: no scaling back
     R, n, d = W.shape
     two_pi = 2 * math.pi
     eye = torch.eye(d, dtype=W.dtype, device=W.device)

@@ -9,7 +9,7 @@ from .device import default_device, describe_device
 
 def session_info() -> str:
     """``'valleylib 0.1.0 | torch 2.x | device: cpu (2 threads) | budget: default'``."""
-    from . import __version__
+    from ._version import __version__
 
     return (
         f"valleylib {__version__} | torch {torch.__version__} | device: {describe_device(default_device())}"

@@ -104,7 +104,7 @@ __all__ = [
 # Data and whitening
 # ----------------------------------------------------------------------------------------------
 
-def _data(X, Y) -> tuple[torch.Tensor, torch.Tensor]:
+def check_data(X, Y) -> tuple[torch.Tensor, torch.Tensor]:
     X = as_tensor("X", X)
     Y = as_tensor("Y", Y)
     for name, t in (("X", X), ("Y", Y)):
@@ -171,7 +171,7 @@ def whiten(X, Y, *, rcond: float = 1e-10) -> Whitened:
     >>> w.s.tolist(), w.c0
     ([3.0], 0.0)
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     d0, N = X.shape
     S = X @ X.T
     evals, evecs = torch.linalg.eigh(S)
@@ -210,7 +210,7 @@ def global_minimum_value(X, Y, d1: int) -> float:
 # Shallow loss, gradient, Hessian
 # ----------------------------------------------------------------------------------------------
 
-def _weights(W1, W2, X, Y) -> tuple[torch.Tensor, torch.Tensor, bool]:
+def check_weights(W1, W2, X, Y) -> tuple[torch.Tensor, torch.Tensor, bool]:
     W1 = as_tensor("W1", W1)
     W2 = as_tensor("W2", W2)
     check_floating("W1", W1)
@@ -239,8 +239,8 @@ def _weights(W1, W2, X, Y) -> tuple[torch.Tensor, torch.Tensor, bool]:
 
 def shallow_loss(W1, W2, X, Y) -> torch.Tensor:
     """:math:`f = \\tfrac12\\|W_2W_1X - Y\\|_F^2` for every run; ``(runs,)`` (a scalar for unbatched weights)."""
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     R = W2 @ W1 @ X - Y
     loss = 0.5 * (R * R).sum((-1, -2))
     return loss[0] if single else loss
@@ -252,8 +252,8 @@ def shallow_loss_grad(W1, W2, X, Y) -> tuple[torch.Tensor, torch.Tensor, torch.T
     Returns:
         ``(loss (runs,), grad_W1 like W1, grad_W2 like W2)``.
     """
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     R = W2 @ W1 @ X - Y
     loss = 0.5 * (R * R).sum((-1, -2))
     E = R @ X.T
@@ -277,8 +277,8 @@ def shallow_hessian(W1, W2, X, Y) -> torch.Tensor:
     Returns:
         ``(runs, P, P)`` with ``P = d1*d0 + d2*d1`` (no runs dimension for unbatched weights).
     """
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     runs, d1, d0 = W1.shape
     d2 = W2.shape[1]
     S = X @ X.T
@@ -312,7 +312,7 @@ def shallow_train_loss_grad(X, Y, d1: int):
     Uses the sufficient statistics :math:`S = XX^\\top`, :math:`C = YX^\\top`, :math:`\\|Y\\|_F^2`:
     :math:`f = \\tfrac12\\mathrm{tr}(W_2W_1SW_1^\\top W_2^\\top) - \\mathrm{tr}(W_2W_1C^\\top) + \\tfrac12\\|Y\\|_F^2`.
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     check_positive_int("d1", d1)
     d0, d2 = X.shape[0], Y.shape[0]
     S, C, yy = X @ X.T, Y @ X.T, (Y * Y).sum()
@@ -502,8 +502,8 @@ def saddle_curvature_bound(W1, W2, X, Y) -> torch.Tensor:
     Returns:
         ``(runs,)`` (a scalar for unbatched weights).
     """
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     w = whiten(X, Y)
     A, B = W2, W1 @ w.S_half
     Rbar = A @ B - w.Ybar
@@ -554,7 +554,7 @@ def saddle_curvature_bound(W1, W2, X, Y) -> torch.Tensor:
 # A path between two global minima (connectivity)
 # ----------------------------------------------------------------------------------------------
 
-def _path_formula(A0: torch.Tensor, A1: torch.Tensor, B0: torch.Tensor, B1: torch.Tensor, P: torch.Tensor,
+def path_formula(A0: torch.Tensor, A1: torch.Tensor, B0: torch.Tensor, B1: torch.Tensor, P: torch.Tensor,
                   t: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The formula of :func:`global_minimum_path` with the wide factor ``A`` (``(m, d1)``, ``m < d1``
     for a continuous path) and the other factor ``B`` with ``A B = P``; no checks.
@@ -632,15 +632,15 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
         ValueError: :math:`d_1 \\le \\min(d_0, d_2)`, an end point that is not a global minimum of
             the required kind, or bad shapes.
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     W1a, W2a = (as_tensor("start[0]", start[0]), as_tensor("start[1]", start[1]))
     W1b, W2b = (as_tensor("end[0]", end[0]), as_tensor("end[1]", end[1]))
     for name, (a, b) in (("start", (W1a, W2a)), ("end", (W1b, W2b))):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"{name}: expected unbatched (W1 (d1, d0), W2 (d2, d1)), got shapes "
                              f"{tuple(a.shape)} and {tuple(b.shape)}")
-    _weights(W1a, W2a, X, Y)
-    _weights(W1b, W2b, X, Y)
+    check_weights(W1a, W2a, X, Y)
+    check_weights(W1b, W2b, X, Y)
     d1, d0 = W1a.shape
     d2 = W2a.shape[0]
     if d1 <= min(d0, d2):
@@ -677,14 +677,14 @@ def global_minimum_path(X, Y, start: tuple, end: tuple, ts, *, V: Optional[torch
         V = as_tensor("V", V, dtype=X.dtype, device=X.device)
         if V.shape != (d2, d1):
             raise ValueError(f"V: expected shape ({d2}, {d1}), got {tuple(V.shape)}")
-        W2, W1 = _path_formula(W2a, W2b, W1a, W1b, Pstar, t, V)
+        W2, W1 = path_formula(W2a, W2b, W1a, W1b, Pstar, t, V)
         return W1, W2
     if V is None:
         V = _best_bend(W1a.T, W1b.T, candidates, generator).T
     V = as_tensor("V", V, dtype=X.dtype, device=X.device)
     if V.shape != (d1, d0):
         raise ValueError(f"V: expected shape ({d1}, {d0}), got {tuple(V.shape)}")
-    A, B = _path_formula(W1a.T, W1b.T, W2a.T, W2b.T, Pstar.T, t, V.T)
+    A, B = path_formula(W1a.T, W1b.T, W2a.T, W2b.T, Pstar.T, t, V.T)
     return A.transpose(-1, -2), B.transpose(-1, -2)
 
 
@@ -697,7 +697,7 @@ def random_global_minimum(X, Y, d1: int, *, generator: Optional[torch.Generator]
     probability one) and :math:`W_1 = W_2^+P^\\star + (I - W_2^+W_2)Z` with a Gaussian :math:`Z`;
     otherwise the transpose (Gaussian :math:`W_1`, :math:`W_2 = P^\\star W_1^+ + Z(I - W_1W_1^+)`).
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     check_positive_int("d1", d1)
     d0, d2 = X.shape[0], Y.shape[0]
     if d1 < min(d0, d2):
@@ -837,7 +837,7 @@ def deep_linear_loss_grad(weights: Sequence, X, Y) -> tuple[torch.Tensor, list]:
     Returns:
         ``(loss (runs,), [grad_W1, ..., grad_WL])`` (no runs dimension for unbatched weights).
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     mats, single = _deep(weights, X, Y)
     L = len(mats)
     below = [None] * (L + 1)  # below[l] = W_l ... W_1 (l layers), below[0] = I
@@ -863,7 +863,7 @@ def deep_linear_hessian(weights: Sequence, X, Y) -> torch.Tensor:
 
     Returns ``(runs, P, P)`` (no runs dimension for unbatched weights).
     """
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     mats, single = _deep(weights, X, Y)
     shapes = [m.shape[1:] for m in mats]
     sizes = [s[0] * s[1] for s in shapes]

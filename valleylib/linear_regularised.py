@@ -33,8 +33,8 @@ import torch
 from ._checks import as_tensor, check_float, check_floating, check_ndim, check_positive_int
 from .linear import (
     CriticalPoints,
-    _data,
-    _weights,
+    check_data,
+    check_weights,
     critical_points,
     pack,
     shallow_hessian,
@@ -57,7 +57,7 @@ def balance_gap(W1, W2, X) -> torch.Tensor:
     check_floating("X", X)
     check_ndim("X", X, (2,), "(d0, N) with one sample per column")
     W2 = as_tensor("W2", W2)
-    W1, W2, single = _weights(W1, W2, X, X.new_zeros(W2.shape[-2], X.shape[1]))
+    W1, W2, single = check_weights(W1, W2, X, X.new_zeros(W2.shape[-2], X.shape[1]))
     S = X @ X.T
     D = W2.transpose(-1, -2) @ W2 - W1 @ S @ W1.transpose(-1, -2)
     return D[0] if single else D
@@ -67,8 +67,8 @@ def regularised_loss_grad(W1, W2, X, Y,
                           mu: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:math:`g` and its closed-form gradients (module docstring); ``(loss, grad_W1, grad_W2)``."""
     mu = _mu(mu)
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     loss, g1, g2 = shallow_loss_grad(W1, W2, X, Y)
     S = X @ X.T
     D = W2.transpose(-1, -2) @ W2 - W1 @ S @ W1.transpose(-1, -2)
@@ -80,7 +80,7 @@ def regularised_loss_grad(W1, W2, X, Y,
 
 def regularised_train_loss_grad(X, Y, d1: int, mu: float):
     """A closed-form ``loss_grad`` of :math:`g` for :func:`valleylib.train` on packed ``(runs, P)``."""
-    X, Y = _data(X, Y)
+    X, Y = check_data(X, Y)
     check_positive_int("d1", d1)
     mu = _mu(mu)
     d0, d2 = X.shape[0], Y.shape[0]
@@ -110,8 +110,8 @@ def regularised_hessian(W1, W2, X, Y, mu: float) -> torch.Tensor:
     Returns ``(runs, P, P)`` (no runs dimension for single weights).
     """
     mu = _mu(mu)
-    X, Y = _data(X, Y)
-    W1, W2, single = _weights(W1, W2, X, Y)
+    X, Y = check_data(X, Y)
+    W1, W2, single = check_weights(W1, W2, X, Y)
     runs, d1, d0 = W1.shape
     d2 = W2.shape[1]
     P = d1 * d0 + d2 * d1

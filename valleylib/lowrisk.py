@@ -35,8 +35,8 @@ import torch
 
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
 from .hessian import hessian_min_eigenvalue
-from .population import _teacher, relu_population_risk
-from .random_features import _erf_kernel, _kernel_name, gaussian_risk, random_features_fit, relu_rate
+from .population import check_teacher, relu_population_risk
+from .random_features import erf_kernel, kernel_name, gaussian_risk, random_features_fit, relu_rate
 from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
 from .scorecard import wilson_interval
 from .training import train
@@ -114,7 +114,7 @@ def descend(
     closed-form risk (:func:`~valleylib.random_features.gaussian_risk`) with autograd. A run stops
     when its largest per-neuron gradient norm is at most ``tol`` or after ``max_iter`` steps.
     """
-    name = _kernel_name(activation)
+    name = kernel_name(activation)
     W0, _ = batch_weights("W0", W0)
     if name == "relu":
         res = run_protocol(W0, V, lr=lr, tol=tol, max_iter=max_iter, newton_below=newton_below, progress=progress, desc=desc)
@@ -136,7 +136,7 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
         raise TypeError(
             "end: expected the Descent returned by descend(), got "
             f"{type(end).__name__}")
-    V = _teacher(V, end.W)
+    V = check_teacher(V, end.W)
     risk_threshold = check_positive_float("risk_threshold", risk_threshold)
     risk = end.risk
     high = risk >= risk_threshold
@@ -144,14 +144,14 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
     lam = torch.full_like(risk, float("nan"))
     if bool(conv_high.any()):
         Wh = end.W[conv_high]
-        if _kernel_name(activation) == "relu":
+        if kernel_name(activation) == "relu":
             lam[conv_high] = hessian_min_eigenvalue(Wh, V)
         else:
             Vt = V.to(Wh.dtype)
-            target = float(_erf_kernel(Vt, Vt).sum())
+            target = float(erf_kernel(Vt, Vt).sum())
 
             def erf_risk(w: torch.Tensor) -> torch.Tensor:  # one network (n, d), lean closed form for torch.func
-                return 0.5 * (_erf_kernel(w, w).sum() - 2 * _erf_kernel(w, Vt).sum() + target)
+                return 0.5 * (erf_kernel(w, w).sum() - 2 * erf_kernel(w, Vt).sum() + target)
 
             m = Wh.shape[1] * Wh.shape[2]
             H = torch.func.vmap(torch.func.hessian(erf_risk))(Wh).reshape(-1, m, m)  # all runs at once
@@ -224,7 +224,7 @@ def width_sweep(
     import time
 
     check_positive_int("runs", runs)
-    V = _teacher(V, tensor_arg("V", V, ndim=(2,), meaning="(k, d)"))
+    V = check_teacher(V, tensor_arg("V", V, ndim=(2,), meaning="(k, d)"))
     widths = [check_positive_int(f"widths[{i}]", n) for i, n in enumerate(widths)]
     rows = []
     for n in widths:
@@ -275,7 +275,7 @@ def _match_rows(W: torch.Tensor, V: torch.Tensor, candidates: torch.Tensor) -> t
 def _start(W0, V, points: int, why: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate a batch of ReLU starts against a teacher of width ``k <= n``."""
     W0, _ = batch_weights("W0", W0)
-    V = _teacher(V, W0, "W0")
+    V = check_teacher(V, W0, "W0")
     n, k = W0.shape[1], V.shape[0]
     if n < k:
         raise ValueError(f"W0: width n={n} is below the teacher width k={k}; {why}")

@@ -57,7 +57,7 @@ from ._checks import (
     tensor_arg,
 )
 from .descent import Adam, HeavyBall, autograd_loss_grad, descend
-from .training import _progress_bar
+from .descent import progress_bar
 
 __all__ = [
     "LossFn",
@@ -499,7 +499,7 @@ def dss(
     t0 = time.perf_counter()
     counters = {"grad": 0, "loss": 0, "depth": 0}
     reached_flags: list[bool] = []
-    bar = _progress_bar(progress, 2**max_depth, "DSS beads")
+    bar = progress_bar(progress, 2**max_depth, "DSS beads")
 
     def seg_profile(left, right):
         counters["loss"] += resolution + 1
@@ -604,7 +604,7 @@ def dss_many(
         if check_line_first and float(line[r].max()) < accept[r]:
             continue
         pending.append((r, 0, line[r]))
-    bar = _progress_bar(progress, max_depth, "DSS levels")
+    bar = progress_bar(progress, max_depth, "DSS levels")
     try:
         for level in range(max_depth):
             if not pending:

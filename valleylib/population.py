@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 
-def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
+def check_teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
     V = as_tensor("V", V, dtype=W.dtype, device=W.device)
     check_floating("V", V)
     check_ndim("V", V, (2,), "(k, d)")
@@ -77,7 +77,7 @@ def _teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
 _SAFE_EXP = {torch.float64: 204, torch.float32: 25, torch.float16: 3, torch.bfloat16: 25}
 
 
-def _scale(W: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rescale_rows(W: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(W s, V s, s)`` with one power of two ``s`` per run ``(R,)`` (1 where no rescaling is needed).
 
     The risk is homogeneous of degree 2 in ``(W, V)`` jointly, the gradient of degree 1 and the
@@ -96,7 +96,7 @@ def _pow2_unscale(m: torch.Tensor) -> torch.Tensor:
     return torch.where(safe, one, torch.ldexp(one, -torch.frexp(m)[1]))
 
 
-def _check_result(name: str, value: torch.Tensor, what: str) -> torch.Tensor:
+def check_result(name: str, value: torch.Tensor, what: str) -> torch.Tensor:
     if not bool(torch.isfinite(value).all()):
         raise ValueError(
             f"{name}: the {what} overflows {value.dtype} at this scale (it grows like the squared row "
@@ -116,7 +116,7 @@ def _angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return dot, s, theta
 
 
-def _kernel_matrix(A: torch.Tensor, B: torch.Tensor, same: bool) -> torch.Tensor:
+def arccos_kernel_matrix(A: torch.Tensor, B: torch.Tensor, same: bool) -> torch.Tensor:
     dot, s, theta = _angles(A, B)
     K = (s + (math.pi - theta) * dot) / (2 * math.pi)
     if same:  # exact diagonal |a|^2 / 2 (θ = 0), without rounding in s
@@ -190,12 +190,12 @@ def relu_population_risk(W, V) -> torch.Tensor:
     0.0
     """
     W, single = batch_weights("W", W)
-    V = _teacher(V, W)
-    W, Vs, c = _scale(W, V)
-    kww = _kernel_matrix(W, W, same=True).sum((-1, -2))
-    kwv = _kernel_matrix(W, Vs, same=False).sum((-1, -2))
-    kvv = _kernel_matrix(Vs, Vs, same=True).sum((-1, -2))
-    risk = _check_result("W", (0.5 * kww - kwv + 0.5 * kvv) / (c * c), "risk")
+    V = check_teacher(V, W)
+    W, Vs, c = rescale_rows(W, V)
+    kww = arccos_kernel_matrix(W, W, same=True).sum((-1, -2))
+    kwv = arccos_kernel_matrix(W, Vs, same=False).sum((-1, -2))
+    kvv = arccos_kernel_matrix(Vs, Vs, same=True).sum((-1, -2))
+    risk = check_result("W", (0.5 * kww - kwv + 0.5 * kvv) / (c * c), "risk")
     return risk[0] if single else risk
 
 
@@ -267,7 +267,7 @@ def relu_population_gradient(W, V) -> torch.Tensor:
     finite size is handled).
     """
     W, single = batch_weights("W", W)
-    V = _teacher(V, W)
+    V = check_teacher(V, W)
     s = _pow2_unscale(torch.maximum(W.abs().amax((-1, -2)), V.abs().amax()))
     scales = torch.unique(s).tolist()
     if scales == [1.0]:  # almost every batch: no rescaling
@@ -275,7 +275,7 @@ def relu_population_gradient(W, V) -> torch.Tensor:
     else:
         grad = relu_gradient_kernel(W * s[:, None, None], V.unsqueeze(0) * s[:, None, None])
         grad = grad / s[:, None, None]
-    grad = _check_result("W", grad, "gradient")
+    grad = check_result("W", grad, "gradient")
     return grad[0] if single else grad
 
 
@@ -313,7 +313,7 @@ def monte_carlo_risk(
         :class:`MonteCarloEstimate` with ``mean`` and ``stderr`` of shape ``(runs,)`` (scalars for one network).
     """
     W, single = batch_weights("W", W)
-    V = _teacher(V, W)
+    V = check_teacher(V, W)
     check_positive_int("samples", samples, 2)
     check_positive_int("chunk", chunk)
     for name, w, rows in (("a", a, W.shape[1]), ("c", c, V.shape[0])):

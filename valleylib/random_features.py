@@ -44,9 +44,9 @@ from ._checks import (
     check_same_device,
     tensor_arg,
 )
-from .population import _check_result, _kernel_matrix, _scale
-from .population import _teacher as _population_teacher
-from .training import _progress_bar
+from .population import check_result, arccos_kernel_matrix, rescale_rows
+from .population import check_teacher
+from .descent import progress_bar
 
 __all__ = [
     "KERNEL_ACTIVATIONS",
@@ -64,14 +64,14 @@ __all__ = [
 KERNEL_ACTIVATIONS: tuple[str, ...] = ("relu", "erf")
 
 
-def _kernel_name(activation) -> str:
+def kernel_name(activation) -> str:
     name = activation if isinstance(activation, str) else getattr(activation, "name", None)
     if name not in KERNEL_ACTIVATIONS:
         raise ValueError(f"activation={activation!r}: a closed-form Gaussian kernel exists only for {KERNEL_ACTIVATIONS}")
     return name
 
 
-def _erf_kernel(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+def erf_kernel(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     dot = torch.matmul(A, B.transpose(-1, -2))
     na = 1 + 2 * (A * A).sum(-1)
     nb = 1 + 2 * (B * B).sum(-1)
@@ -93,7 +93,7 @@ def gaussian_kernel(A, B, activation: str = "relu") -> torch.Tensor:
     >>> gaussian_kernel(e, e).tolist()  # relu: |w|^2/2 on the diagonal, 1/(2 pi) for orthogonal rows
     [[0.5, 0.15915494309189535], [0.15915494309189535, 0.5]]
     """
-    name = _kernel_name(activation)
+    name = kernel_name(activation)
     A = tensor_arg("A", A)
     B = tensor_arg("B", B, like=A, like_name="A")
     if A.ndim < 2 or B.ndim < 2:
@@ -109,16 +109,16 @@ def gaussian_kernel(A, B, activation: str = "relu") -> torch.Tensor:
             f"A, B: batch shapes {tuple(A.shape[:-2])} and {tuple(B.shape[:-2])} do not "
             "broadcast") from None
     if name == "relu":
-        return _kernel_matrix(A, B, same=False)
-    return _erf_kernel(A, B)
+        return arccos_kernel_matrix(A, B, same=False)
+    return erf_kernel(A, B)
 
 
 def _gram(W: torch.Tensor, name: str) -> torch.Tensor:
-    return _kernel_matrix(W, W, same=True) if name == "relu" else _erf_kernel(W, W)
+    return arccos_kernel_matrix(W, W, same=True) if name == "relu" else erf_kernel(W, W)
 
 
 def _teacher(V, c, W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    V = _population_teacher(V, W)  # shape, dimension, finiteness, non-zero rows, device
+    V = check_teacher(V, W)  # shape, dimension, finiteness, non-zero rows, device
     c = torch.ones(V.shape[0], dtype=W.dtype, device=W.device) if c is None else as_tensor("c", c, dtype=W.dtype, device=W.device).to(W.dtype)
     if c.shape != (V.shape[0],):
         raise ValueError(f"c: expected shape ({V.shape[0]},) (one output weight per teacher row), got {tuple(c.shape)}")
@@ -139,7 +139,7 @@ def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Te
     Returns:
         ``(runs,)`` (a scalar for one network).
     """
-    name = _kernel_name(activation)
+    name = kernel_name(activation)
     W, single = batch_weights("W", W)
     V, c = _teacher(V, c, W)
     a = torch.ones(W.shape[:2], dtype=W.dtype, device=W.device) if a is None else as_tensor("a", a, dtype=W.dtype, device=W.device)
@@ -154,19 +154,19 @@ def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Te
     a = a.to(W.dtype)
     check_finite("a", a)
     if name == "relu":  # homogeneous of degree 2 in (W, V): rescale exactly so that no product overflows
-        W, Vs, scale = _scale(W, V)
-        G = _kernel_matrix(W, W, same=True)
-        b = (_kernel_matrix(W, Vs, same=False) @ c.unsqueeze(-1)).squeeze(-1)
-        tt = (c @ _kernel_matrix(Vs, Vs, same=True) @ c.unsqueeze(-1)).squeeze(-1)
+        W, Vs, scale = rescale_rows(W, V)
+        G = arccos_kernel_matrix(W, W, same=True)
+        b = (arccos_kernel_matrix(W, Vs, same=False) @ c.unsqueeze(-1)).squeeze(-1)
+        tt = (c @ arccos_kernel_matrix(Vs, Vs, same=True) @ c.unsqueeze(-1)).squeeze(-1)
         unscale = scale * scale
     else:
         G = _gram(W, name)
-        b = _erf_kernel(W, V.unsqueeze(0)) @ c
+        b = erf_kernel(W, V.unsqueeze(0)) @ c
         tt = c @ _gram(V, name) @ c
         unscale = None
     risk = 0.5 * ((a.unsqueeze(-2) @ G @ a.unsqueeze(-1)).squeeze(-1).squeeze(-1) - 2 * (a * b).sum(-1) + tt)
     if unscale is not None:
-        risk = _check_result("W", risk / unscale, "risk")
+        risk = check_result("W", risk / unscale, "risk")
     return risk[0] if single else risk
 
 
@@ -250,7 +250,7 @@ def random_features_fit(
     >>> round(float(fit.error), 10), [round(x, 6) for x in fit.coef.tolist()]
     (0.0, [1.0, 1.0, 1.0])
     """
-    name = _kernel_name(activation)
+    name = kernel_name(activation)
     W, single = batch_weights("W", W)
     check_finite("W", W)
     V, c = _teacher(V, c, W)
@@ -331,7 +331,7 @@ def random_features_curve(
         "target_energy": float}``; ``geomean`` (the mean of :math:`\\log E`, exponentiated) is what the
         slope is fitted to, since :math:`E` is spread over orders of magnitude across draws.
     """
-    _kernel_name(activation)
+    kernel_name(activation)
     V = tensor_arg("V", V, ndim=(2,), meaning="(k, d)")
     check_positive_int("draws", draws)
     check_positive_int("chunk_elements", chunk_elements)
@@ -340,10 +340,10 @@ def random_features_curve(
     widths = [check_positive_int(f"widths[{i}]", p) for i, p in enumerate(widths)]
     if not widths:
         raise ValueError("widths: expected at least one width")
-    _population_teacher(V, V)  # non-zero rows
+    check_teacher(V, V)  # non-zero rows
     d = V.shape[-1]
     out: dict = {"p": widths, "mean": [], "geomean": [], "median": [], "q10": [], "q90": []}
-    bar = _progress_bar(progress, len(widths), f"random features ({activation})")
+    bar = progress_bar(progress, len(widths), f"random features ({activation})")
     try:
         for p in widths:
             per = max(1, min(draws, chunk_elements // (p * p)))

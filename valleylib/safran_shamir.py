@@ -36,7 +36,7 @@ from ._checks import as_tensor, batch_weights, check_dtype, check_positive_float
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
 from .descent import CONVERGED, DIVERGED, GD, RUNNING, ActiveBatch, descend
 from .population import (
-    _teacher,
+    check_teacher,
     relu_gradient_kernel,
     relu_population_gradient,
     relu_population_risk,
@@ -286,7 +286,7 @@ def run_protocol(
     check_positive_int("newton_tries", newton_tries)
     if newton_below is not None:
         newton_below = check_positive_float("newton_below", newton_below)
-    V = _teacher(V, W0, "W0")
+    V = check_teacher(V, W0, "W0")
     relu_population_gradient(W0[:1], V)  # validates V against W0
     _check_tol_reachable("tol", tol, W0, V, "W0")
     R, dev = W0.shape[0], W0.device
@@ -351,7 +351,7 @@ def classify(
     risk_threshold = check_positive_float("risk_threshold", risk_threshold)
     check_positive_int("chunk", chunk)
     risk = relu_population_risk(W, V)
-    _check_tol_reachable("tol", tol, W, _teacher(V, W), "W")
+    _check_tol_reachable("tol", tol, W, check_teacher(V, W), "W")
     gn = _max_row(relu_population_gradient(W, V))
     conv = gn <= tol
     if converged is not None:

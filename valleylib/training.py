@@ -88,7 +88,6 @@ class TrainResult:
 
 
 _progress_enabled = progress_enabled
-_progress_bar = progress_bar
 
 
 _autograd_loss_grad = autograd_loss_grad

@@ -135,7 +135,7 @@ def reproduce(
             let the experiment keep partial results there for resuming.
         config: override the budget's config (e.g. ``dataclasses.replace(cfg, runs=50)``).
     """
-    from .. import __version__
+    from .._version import __version__
 
     exp = get_experiment(name)
     budget = current_budget(budget)

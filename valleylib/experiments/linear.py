@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from ..linear import (
-    _path_formula,
+    path_formula,
     classify,
     classify_shallow,
     critical_points,
@@ -152,7 +152,7 @@ def naive_path(X, Y, start, end, V) -> callable:
     P = w.C @ torch.linalg.inv(w.S)
 
     def path(ts):
-        W2, W1 = _path_formula(start[1], end[1], start[0], end[0], P, ts.reshape(-1, 1, 1), V)
+        W2, W1 = path_formula(start[1], end[1], start[0], end[0], P, ts.reshape(-1, 1, 1), V)
         return W1, W2
 
     return path

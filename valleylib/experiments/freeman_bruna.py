@@ -351,12 +351,6 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     return result
 
 
-def _row(rows, key, value):
-    for r in rows:
-        if r[key] == value:
-            return r
-    return None
-
 
 #: Pairs per level needed before a mean-length trend is checked (fewer: the check is undecided).
 MIN_PAIRS_FOR_TREND = 3

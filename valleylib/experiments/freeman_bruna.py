@@ -351,7 +351,6 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     return result
 
 
-
 #: Pairs per level needed before a mean-length trend is checked (fewer: the check is undecided).
 MIN_PAIRS_FOR_TREND = 3
 #: The cubic's spike has fallen by this level in the authors' plot (1.02 at L0 = 0.168, digitised) ...

@@ -105,6 +105,7 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 def check_data(X, Y) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate the data ``X (d0, N)`` and ``Y (d2, N)`` (one sample per column); return them as tensors."""
     X = as_tensor("X", X)
     Y = as_tensor("Y", Y)
     for name, t in (("X", X), ("Y", Y)):
@@ -211,6 +212,7 @@ def global_minimum_value(X, Y, d1: int) -> float:
 # ----------------------------------------------------------------------------------------------
 
 def check_weights(W1, W2, X, Y) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Validate ``W1``, ``W2`` (batched or not) against ``X`` and ``Y``; return ``(W1, W2, single)``."""
     W1 = as_tensor("W1", W1)
     W2 = as_tensor("W2", W2)
     check_floating("W1", W1)

@@ -56,6 +56,8 @@ __all__ = [
 
 
 def check_teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
+    """Validate the teacher ``V`` ``(k, d)`` against ``W`` (dtype, device, input dimension ``d``,
+    finite, no zero row) and return it in ``W``'s dtype; errors name ``V`` and ``w_name``."""
     V = as_tensor("V", V, dtype=W.dtype, device=W.device)
     check_floating("V", V)
     check_ndim("V", V, (2,), "(k, d)")
@@ -97,6 +99,7 @@ def _pow2_unscale(m: torch.Tensor) -> torch.Tensor:
 
 
 def check_result(name: str, value: torch.Tensor, what: str) -> torch.Tensor:
+    """Return ``value``, or raise a ``ValueError`` naming ``name`` when the ``what`` overflowed."""
     if not bool(torch.isfinite(value).all()):
         raise ValueError(
             f"{name}: the {what} overflows {value.dtype} at this scale (it grows like the squared row "
@@ -117,6 +120,9 @@ def _angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def arccos_kernel_matrix(A: torch.Tensor, B: torch.Tensor, same: bool) -> torch.Tensor:
+    r"""Pairwise arc-cosine kernel :math:`\kappa(a_i, b_j) = (s_{ij} + (\pi - \theta_{ij})\,a_i^\top b_j)/(2\pi)`
+    with :math:`s_{ij} = \|a_i\|\|b_j\|\sin\theta_{ij}`, rows of ``A (..., p, d)`` and ``B (..., q, d)``;
+    ``same=True`` (``B`` is ``A``) sets the diagonal exactly to :math:`\|a_i\|^2/2`. Unvalidated."""
     dot, s, theta = _angles(A, B)
     K = (s + (math.pi - theta) * dot) / (2 * math.pi)
     if same:  # exact diagonal |a|^2 / 2 (θ = 0), without rounding in s

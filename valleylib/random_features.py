@@ -44,8 +44,7 @@ from ._checks import (
     check_same_device,
     tensor_arg,
 )
-from .population import check_result, arccos_kernel_matrix, rescale_rows
-from .population import check_teacher
+from .population import arccos_kernel_matrix, check_result, check_teacher, rescale_rows
 from .descent import progress_bar
 
 __all__ = [
@@ -65,6 +64,8 @@ KERNEL_ACTIVATIONS: tuple[str, ...] = ("relu", "erf")
 
 
 def kernel_name(activation) -> str:
+    """The name (``"relu"`` or ``"erf"``) of an activation with a closed-form Gaussian kernel;
+    a ``ValueError`` naming ``activation`` otherwise."""
     name = activation if isinstance(activation, str) else getattr(activation, "name", None)
     if name not in KERNEL_ACTIVATIONS:
         raise ValueError(f"activation={activation!r}: a closed-form Gaussian kernel exists only for {KERNEL_ACTIVATIONS}")
@@ -72,6 +73,8 @@ def kernel_name(activation) -> str:
 
 
 def erf_kernel(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    r"""Pairwise erf kernel :math:`\mathbb E\,\mathrm{erf}(a^\top x)\,\mathrm{erf}(b^\top x) =
+    \frac2\pi\arcsin\frac{2a^\top b}{\sqrt{(1+2\|a\|^2)(1+2\|b\|^2)}}` for rows of ``A`` and ``B``. Unvalidated."""
     dot = torch.matmul(A, B.transpose(-1, -2))
     na = 1 + 2 * (A * A).sum(-1)
     nb = 1 + 2 * (B * B).sum(-1)

@@ -112,3 +112,29 @@ def test_a_hook_can_stop_runs_at_a_check():
                   hooks=[stop_first], progress=False)
     assert int(res.iterations[0]) == 10 and res.status[0] == CONVERGED
     assert (res.iterations[1:] == 50).all() and res.hit_cap[1:].all()
+
+
+def test_decided_stop_ends_at_the_first_iterate_below_the_level_of_a_monotone_descent():
+    p0 = torch.tensor([[1.0, -2.0], [0.3, 0.7], [1e-3, 0.0]], dtype=f64)
+    res = descend(p0, quad, GD(), lr=0.1, tol=1e-12, max_iter=5000, decide_below=0.05,
+                  check_every=4, progress=False)
+    for r in range(3):
+        p, it = p0[r].clone(), 0
+        while float(0.5 * (S0 * p * p).sum()) >= 0.05:  # GD on a convex quadratic: monotone
+            p, it = p - 0.1 * S0 * p, it + 1
+        assert OUTCOMES[int(res.status[r])] == "decided" and int(res.iterations[r]) == it
+        torch.testing.assert_close(res.params[r], p, atol=1e-14, rtol=0)
+    assert res.decided.all() and not res.converged.any()
+
+
+def test_decided_stop_is_refused_once_the_loss_went_up():
+    # heavy ball overshoots: the loss rises before it falls below the level, so no run is decided
+    p0 = torch.tensor([[1.0, -2.0], [0.3, 0.7]], dtype=f64)
+    res = descend(p0, quad, HeavyBall(0.9), lr=0.1, tol=1e-8, max_iter=5000,
+                  decide_below=0.05, check_every=6, progress=False)
+    assert res.converged.all() and not res.decided.any()
+    # a slack larger than the rises lets them through: then both runs are decided
+    loose = descend(p0, quad, HeavyBall(0.9), lr=0.1, tol=1e-8, max_iter=5000,
+                    decide_below=0.05, decide_slack=100.0, check_every=6, progress=False)
+    assert loose.decided.all()
+    assert (loose.iterations < res.iterations).all()

@@ -12,6 +12,7 @@ from valleylib.experiments import safran_shamir as ssx
 from valleylib.experiments.safran_shamir import (
     CONFIGS, INFERRED_ZERO, PUBLISHED, PUBLISHED_CERTIFIED, PUBLISHED_COUNTS, Config, run, scorecard,
 )
+from valleylib.population import relu_population_risk
 from valleylib.safran_shamir import LABELS, TOL, classify, run_protocol, teacher_identity, xavier_init
 
 from reference import numpy_protocol
@@ -267,6 +268,23 @@ def test_smoke_reproduction_runs_and_resumes(tmp_path):
     assert "fraction" in exp.figures(res)
 
 
+def test_rows_in_two_processes_equal_rows_in_one(tmp_path, monkeypatch):
+    cfg = replace(CONFIGS["smoke"], rows=((4, 4), (3, 5), (4, 6)), runs=3, max_iter=5000,
+                  decide_below=1e-3)
+    one = run(cfg, device=torch.device("cpu"))
+    monkeypatch.setenv("VALLEYLIB_WORKERS", "2")
+    two = run(cfg, device=torch.device("cpu"), out_dir=tmp_path)
+    assert [(r["k"], r["n"]) for r in two["rows"]] == [(4, 4), (3, 5), (4, 6)]
+    for a, b in zip(one["rows"], two["rows"]):
+        assert a["risks"] == b["risks"] and a["labels"] == b["labels"]
+        assert a["decide_below"] == 1e-3 and "decided" in a
+    assert len(list((tmp_path / "safran-shamir-rows").glob("row-*.json"))) == 3
+    assert run(cfg, device=torch.device("cpu"), out_dir=tmp_path)["rows_reused"] == 3
+    monkeypatch.setenv("VALLEYLIB_WORKERS", "two")
+    with pytest.raises(ValueError, match="VALLEYLIB_WORKERS"):
+        run(cfg, device=torch.device("cpu"), out_dir=tmp_path / "x")
+
+
 def test_explorer_builds_headless_and_updates():
     pytest.importorskip("ipywidgets")
     import matplotlib
@@ -278,3 +296,41 @@ def test_explorer_builds_headless_and_updates():
     assert ex.last == {}
     last = ex.update()
     assert last["k"] == 3 and len(last["risks"]) == 3 and 0 <= last["fraction_spurious"] <= 1
+
+
+def test_kernel_risk_equals_the_closed_form_risk():
+    from valleylib.population import (relu_gradient_kernel, relu_population_gradient,
+                                      teacher_risk_constant)
+
+    W = torch.randn(5, 7, 6, dtype=DT, generator=torch.Generator().manual_seed(0))
+    for V in (torch.randn(4, 6, dtype=DT, generator=torch.Generator().manual_seed(1)),
+              teacher_identity(6)):
+        ident = V.shape[0] == 6
+        risk, g = relu_gradient_kernel(W, V, ident, teacher_risk_constant(V))
+        torch.testing.assert_close(risk, relu_population_risk(W, V), atol=1e-13, rtol=0)
+        torch.testing.assert_close(g, relu_population_gradient(W, V), atol=1e-14, rtol=0)
+    k = 6
+    assert teacher_risk_constant(teacher_identity(k)) == pytest.approx(
+        k / 4 + k * (k - 1) / (4 * math.pi), abs=1e-14)
+
+
+def test_decided_runs_keep_their_label_when_run_to_the_end():
+    """n = k + 2: plain runs creep towards degenerate global minima; the decided stop ends them
+    once the risk is below 1e-3. Run on from there, they stay below it; the labels "risk >= 1e-3"
+    are those of the full runs, and decided runs are classified global."""
+    V = teacher_identity(4)
+    W0 = xavier_init(12, 6, 4, generator=torch.Generator().manual_seed(7))
+    full = run_protocol(W0, V, newton_below=1e-3, max_iter=20_000, progress=False)
+    fast = run_protocol(W0, V, newton_below=1e-3, max_iter=20_000, decide_below=1e-3,
+                        progress=False)
+    assert fast.decided.sum() >= 6 and (fast.iterations <= full.iterations).all()
+    assert ((full.risk >= 1e-3) == (fast.risk >= 1e-3)).all()
+    assert (fast.risk[fast.decided] < 1e-3).all()
+    on = run_protocol(fast.W[fast.decided], V, max_iter=20_000, progress=False)
+    assert (on.risk < fast.risk[fast.decided]).all()  # monotone continuation: still below
+    codes, _ = classify(fast.W, V, converged=fast.converged, decided=fast.decided)
+    assert (codes[fast.decided] == LABELS.index("global")).all()
+    with pytest.raises(ValueError, match="decided"):
+        classify(fast.W, V, decided=torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="decide_below"):
+        run_protocol(W0, V, decide_below=-1.0)

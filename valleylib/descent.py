@@ -21,6 +21,13 @@ finite, or whose gradient norm exceeds ``divergence_threshold``, *diverges*: wit
 ``on_divergence="restart"`` it restarts from its own start with half the step (at most
 ``max_restarts`` times), otherwise, or once its restarts are spent, it stops as :data:`DIVERGED`.
 
+A *decided* stop (``decide_below``, optional) ends a run as :data:`DECIDED` at the first iteration
+where its loss :math:`L_t` is below ``decide_below`` while every step since its (re)start has
+decreased it, :math:`L_t \\le L_{t-1} + \\text{decide_slack}` (the slack absorbs the rounding of the
+loss; one increase beyond it and the run keeps going to the gradient stop). Such a run cannot come
+back above the level as long as the descent stays monotone: it is for labels decided by a loss
+threshold (e.g. "risk below :math:`10^{-3}`"), not for end points.
+
 The inner loop never synchronises with the host: stopped runs are frozen by masks, and only every
 ``check_every`` iterations are the outputs written, the hooks called (e.g. Newton polishing), the
 progress bar updated and the stopped runs compacted out of the active batch.
@@ -41,14 +48,14 @@ import torch
 
 __all__ = [
     "descend", "DescentResult", "StepRule", "GD", "HeavyBall", "Adam", "ActiveBatch",
-    "OUTCOMES", "RUNNING", "CONVERGED", "HIT_CAP", "DIVERGED", "squared_grad_norm",
+    "OUTCOMES", "RUNNING", "CONVERGED", "HIT_CAP", "DIVERGED", "DECIDED", "squared_grad_norm",
     "autograd_loss_grad",
 ]
 
 #: Outcome codes of :attr:`DescentResult.status` (indices into :data:`OUTCOMES`).
-RUNNING, CONVERGED, HIT_CAP, DIVERGED = 0, 1, 2, 3
-OUTCOMES = ("running", "converged", "hit_cap", "diverged")
-_PENDING = 4  # diverged during a chunk; restarted or given up at the next check
+RUNNING, CONVERGED, HIT_CAP, DIVERGED, DECIDED = 0, 1, 2, 3, 4
+OUTCOMES = ("running", "converged", "hit_cap", "diverged", "decided")
+_PENDING = 5  # diverged during a chunk; restarted or given up at the next check
 _NAN = float("nan")
 
 
@@ -196,6 +203,10 @@ class DescentResult:
     def diverged(self) -> torch.Tensor:
         return self.status == DIVERGED
 
+    @property
+    def decided(self) -> torch.Tensor:
+        return self.status == DECIDED
+
 
 def tail_of(p: torch.Tensor) -> tuple:
     """Ones for every dimension of ``p`` after the runs dimension."""
@@ -278,6 +289,8 @@ def descend(
     levels: Optional[torch.Tensor] = None,
     after_step: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     first_check: Optional[Callable] = None,
+    decide_below: Optional[float] = None,
+    decide_slack: float = 0.0,
     progress: Optional[bool] = None,
     desc: str = "descent",
 ) -> DescentResult:
@@ -303,6 +316,8 @@ def descend(
         after_step: ``p -> p`` applied to the active batch after every step (e.g. NEB's
             re-spacing of the pivots; only for rules where all runs move together).
         first_check: called once with ``(loss, g, p)`` of the first evaluation.
+        decide_below, decide_slack: the decided stop (module docstring); needs ``loss_grad`` to
+            return the loss.
     """
     runs = params0.shape[0]
     dev, dt = params0.device, params0.dtype
@@ -341,6 +356,9 @@ def descend(
     state = rule.init(batch.p)
     last_stop = torch.zeros(runs, dtype=torch.long, device=dev)  # iteration of each run's stop
     out_last_stop = torch.zeros(runs, dtype=torch.long, device=dev)
+    decide = decide_below is not None
+    mono = torch.ones(runs, dtype=torch.bool, device=dev)  # every step so far decreased the loss
+    prev = torch.full((runs,), float("inf"), dtype=dt, device=dev)  # the loss one step before
     bar = progress_bar(progress, runs, desc, unit="run")
     total_iter = 0
     try:
@@ -358,6 +376,11 @@ def descend(
                 # runs take it. Diverging runs are frozen and restarted (or given up) at the check.
                 new = torch.where(gn2 <= tol2, CONVERGED, torch.where(
                     it >= max_iter, HIT_CAP, torch.where(gn2 <= thr2, RUNNING, _PENDING)))
+                if decide:  # decided (converged > decided > cap > running > diverging)
+                    mono = mono & ~(loss > prev + decide_slack)
+                    prev = loss
+                    dec = mono & (loss < decide_below) & (gn2 <= thr2) & (new != CONVERGED)
+                    new = torch.where(dec, DECIDED, new)
                 if levels is not None:
                     live = (status == RUNNING) & (gn2 <= thr2)
                     reached = _snap_levels(batch.extra, p, loss, it, live)
@@ -393,6 +416,9 @@ def descend(
                 step = torch.where(redo, step * 0.5, step)
                 restarts = restarts + redo
                 state = rule.reset(state, rb)
+                if decide:
+                    mono = mono | redo
+                    prev = torch.where(redo, float("inf"), prev)
             batch.p, batch.status = p, status
             if levels is not None:
                 _fill_levels(batch.extra, p, f_loss, it, status != RUNNING)
@@ -417,6 +443,7 @@ def descend(
                                     {k: v[keep] for k, v in batch.extra.items()})
                 start, step, it, restarts = start[keep], step[keep], it[keep], restarts[keep]
                 last_stop = last_stop[keep]
+                mono, prev = mono[keep], prev[keep]
                 f_loss, f_gn2 = f_loss[keep], f_gn2[keep]
                 state = tuple(s[keep] for s in state)
                 if bar is not None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -205,7 +206,8 @@ def relu_population_risk(W, V) -> torch.Tensor:
     return risk[0] if single else risk
 
 
-def relu_gradient_kernel(W: torch.Tensor, V: torch.Tensor, identity: bool = False) -> torch.Tensor:
+def relu_gradient_kernel(W: torch.Tensor, V: torch.Tensor, identity: bool = False,
+                         risk_const: Optional[float] = None):
     r"""The closed-form gradient for the inner loops: no validation, no rescaling.
 
     ``W`` ``(runs, n, d)``, ``V`` ``(k, d)`` (``identity=True`` promises ``V = I_d`` and skips the
@@ -220,6 +222,11 @@ def relu_gradient_kernel(W: torch.Tensor, V: torch.Tensor, identity: bool = Fals
 
     with :math:`\theta_{ii} = 0` and the radial term taken as 0 at a zero row. Validated public
     edge: :func:`relu_population_gradient`.
+
+    With ``risk_const`` (the teacher term :math:`\tfrac12\sum_{j,j'}\kappa(v_j, v_{j'})`, see
+    :func:`teacher_risk_constant`) it returns ``(F(W), gradient)``, the risk from the same angles:
+    :math:`2\pi F = \tfrac12\sum_{i,i'}(s_{ii'} + (\pi-\theta_{ii'})w_i^\top w_{i'})
+    - \sum_{i,j}(s_{ij} + (\pi-\theta_{ij})w_i^\top v_j) + 2\pi\,\text{risk_const}`.
     """
     if torch.is_grad_enabled() and (W.requires_grad or V.requires_grad):
         return _relu_gradient_autograd(W, V)  # in-place work would break autograd
@@ -236,11 +243,23 @@ def relu_gradient_kernel(W: torch.Tensor, V: torch.Tensor, identity: bool = Fals
         dwv, nv2 = torch.matmul(W, V.transpose(-1, -2)), (V * V).sum(-1).unsqueeze(-2)
     swv = (dwv * dwv).neg_().add_(nw2.unsqueeze(-1) * nv2).clamp_(min=tiny).sqrt_()
     B = torch.atan2(swv, dwv).neg_().add_(math.pi)
-    radial = (sww.sum(-1) - swv.sum(-1)) / torch.clamp(nw2, min=tiny)
+    sww_row, swv_row = sww.sum(-1), swv.sum(-1)
+    radial = (sww_row - swv_row) / torch.clamp(nw2, min=tiny)
     radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
     g = torch.baddbmm(radial.unsqueeze(-1) * W, A, W)
     g -= B if identity else torch.matmul(B, V)
-    return g.mul_(1 / (2 * math.pi))
+    g.mul_(1 / (2 * math.pi))
+    if risk_const is None:
+        return g
+    two_pi_f = (0.5 * (sww_row.sum(-1) + (A * dww).sum((-1, -2)))
+                - swv_row.sum(-1) - (B * dwv).sum((-1, -2)))
+    return two_pi_f / (2 * math.pi) + risk_const, g
+
+
+def teacher_risk_constant(V: torch.Tensor) -> float:
+    r""":math:`\tfrac12\sum_{j,j'}\kappa(v_j, v_{j'})`, the part of :math:`F` that does not depend on
+    ``W`` (``V`` ``(k, d)``, unvalidated; :math:`k/4 + k(k-1)/(4\pi)` for ``V = I_k``)."""
+    return float(0.5 * arccos_kernel_matrix(V, V, same=True).sum())
 
 
 def _relu_gradient_autograd(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:

@@ -40,6 +40,7 @@ from .population import (
     relu_gradient_kernel,
     relu_population_gradient,
     relu_population_risk,
+    teacher_risk_constant,
 )
 
 __all__ = [
@@ -104,6 +105,8 @@ class ProtocolResult:
             (outcome ``diverged`` of :func:`valleylib.descent.descend`; then ``W`` is its start).
         restarts: divergence restarts (each halves the step).
         lr: the final step size.
+        decided: the run stopped as soon as its risk fell below ``decide_below`` with every step
+            before it decreasing the risk (see :func:`run_protocol`); ``W`` is that iterate.
     """
 
     W: torch.Tensor
@@ -115,6 +118,7 @@ class ProtocolResult:
     hit_cap: torch.Tensor
     restarts: torch.Tensor
     lr: torch.Tensor
+    decided: Optional[torch.Tensor] = None
 
     @property
     def runs(self) -> int:
@@ -241,6 +245,7 @@ def run_protocol(
     max_restarts: int = 30,
     newton_below: Optional[float] = None,
     newton_tries: int = 12,
+    decide_below: Optional[float] = None,
     check_every: int = 100,
     progress: Optional[bool] = None,
     desc: str = "gradient descent",
@@ -268,6 +273,12 @@ def run_protocol(
         newton_tries: Newton steps per attempt (one attempt per check); a run whose last step
             failed (Hessian not positive semi-definite, or no decrease) continues with gradient
             descent and tries again once its gradient norm has dropped by another factor 10.
+        decide_below: stop a run as *decided* at the first iterate with risk below this while
+            every gradient step since its (re)start has decreased the risk (up to a rounding slack
+            of :math:`64(n+k)^2\\varepsilon`; ``None``: never). Its label "risk below the
+            threshold" can then no longer change while the descent stays monotone, so it is not
+            run on to ``tol``; our addition (the authors ran every run to ``tol``), validated
+            against full runs in ``tests/test_safran_shamir.py`` and ``benchmarks/``.
         check_every: iterations between compactions and progress updates.
         progress: ``tqdm.auto`` bar; ``None`` reads ``$VALLEYLIB_PROGRESS``.
 
@@ -286,6 +297,8 @@ def run_protocol(
     check_positive_int("newton_tries", newton_tries)
     if newton_below is not None:
         newton_below = check_positive_float("newton_below", newton_below)
+    if decide_below is not None:
+        decide_below = check_positive_float("decide_below", decide_below)
     V = check_teacher(V, W0, "W0")
     relu_population_gradient(W0[:1], V)  # validates V against W0
     _check_tol_reachable("tol", tol, W0, V, "W0")
@@ -299,11 +312,21 @@ def run_protocol(
     extra = {"newton_steps": torch.zeros(R, dtype=torch.long, device=dev),
              "retry_below": torch.full((R,), newton_below if newton_below is not None else 0.0,
                                        dtype=W0.dtype, device=dev)}
-    res = descend(W0, lambda W: (None, relu_gradient_kernel(W, V, identity)), GD(), lr=lr,
+    if decide_below is None:
+        def loss_grad(W):
+            return None, relu_gradient_kernel(W, V, identity)
+        slack = 0.0
+    else:
+        const = teacher_risk_constant(V)
+
+        def loss_grad(W):
+            return relu_gradient_kernel(W, V, identity, const)
+        slack = 64 * (W0.shape[1] + V.shape[0]) ** 2 * torch.finfo(W0.dtype).eps
+    res = descend(W0, loss_grad, GD(), lr=lr,
                   tol=tol, max_iter=max_iter, norm="max_row", on_divergence="restart",
                   divergence_threshold=divergence_threshold, max_restarts=max_restarts,
                   check_every=check_every, hooks=newton, extra=extra, progress=progress,
-                  desc=desc)
+                  desc=desc, decide_below=decide_below, decide_slack=slack)
     # A run that diverged once more after its last restart is reported at its start, not converged.
     gave_up = res.diverged
     out_W = torch.where(gave_up[:, None, None], W0, res.params)
@@ -312,7 +335,8 @@ def run_protocol(
     out_restarts, out_lr = res.restarts + gave_up, torch.where(gave_up, res.lr / 2, res.lr)
     risk = relu_population_risk(out_W, V)
     gnorm = _max_row(relu_population_gradient(out_W, V))
-    res = ProtocolResult(out_W, risk, gnorm, out_it, out_newton, out_conv, out_cap, out_restarts, out_lr)
+    res = ProtocolResult(out_W, risk, gnorm, out_it, out_newton, out_conv, out_cap, out_restarts, out_lr,
+                         res.decided)
     if single:
         res = ProtocolResult(*(getattr(res, f)[0] for f in ProtocolResult.__dataclass_fields__))
     return res
@@ -323,6 +347,7 @@ def classify(
     V=None,
     *,
     converged=None,
+    decided=None,
     tol: float = TOL,
     risk_threshold: float = RISK_THRESHOLD,
     chunk: int = 256,
@@ -339,6 +364,9 @@ def classify(
     Args:
         W: end points ``(runs, n, d)``. V: teacher, default ``I_d``.
         converged: optional ``(runs,)`` bool mask from :func:`run_protocol`.
+        decided: optional ``(runs,)`` bool mask (:attr:`ProtocolResult.decided`): these runs are
+            ``global`` where their risk is below ``risk_threshold`` although their gradient norm
+            is above ``tol`` (they were stopped once that label could no longer change).
 
     Returns:
         ``(codes, lambda_min)``: integer codes ``(runs,)`` indexing :data:`LABELS`, and the smallest
@@ -365,12 +393,20 @@ def classify(
         if converged.shape != conv.shape:
             raise ValueError(f"converged: expected shape {tuple(conv.shape)}, got {tuple(converged.shape)}")
         conv = conv & converged
+    dec = torch.zeros_like(conv)
+    if decided is not None:
+        decided = as_tensor("decided", decided, dtype=torch.bool, device=W.device)
+        if decided.dtype != torch.bool or decided.shape != conv.shape:
+            raise ValueError(
+                f"decided: expected a boolean mask of shape {tuple(conv.shape)}, got "
+                f"{decided.dtype} {tuple(decided.shape)}")
+        dec = decided & (risk < risk_threshold)
     lam = torch.full_like(risk, float("nan"))
     high = conv & (risk >= risk_threshold)
     if bool(high.any()):
         lam[high] = hessian_min_eigenvalue(W[high], V, chunk=chunk)
     codes = torch.full(risk.shape, 3, dtype=torch.long, device=W.device)
-    codes[conv & (risk < risk_threshold)] = 0
+    codes[(conv & (risk < risk_threshold)) | dec] = 0
     codes[high & (lam > 0)] = 1
     codes[high & ~(lam > 0)] = 2
     return codes, lam

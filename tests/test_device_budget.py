@@ -126,3 +126,35 @@ def test_closed_forms_synchronise_only_for_their_input_checks(name):
         torch.cuda.set_sync_debug_mode("default")
     syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
     assert out.device.type == "cuda" and len(syncs) <= allowed, (allowed, syncs)
+
+
+def test_a_gpu_slow_in_float64_gets_the_default_budget(monkeypatch):
+    import valleylib.budget as budget_mod
+
+    monkeypatch.delenv("VALLEYLIB_BUDGET", raising=False)
+    monkeypatch.setattr(budget_mod, "default_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr(budget_mod, "float64_tflops", lambda dev: 0.3)  # a T4-like GPU
+    assert budget_mod.current_budget() == "default"
+    monkeypatch.setattr(budget_mod, "float64_tflops", lambda dev: 20.0)  # a data-centre GPU
+    assert budget_mod.current_budget() == "full"
+    assert budget_mod.current_budget("default") == "default"  # an explicit choice wins
+    monkeypatch.setenv("VALLEYLIB_BUDGET", "full")
+    monkeypatch.setattr(budget_mod, "float64_tflops", lambda dev: 0.3)
+    assert budget_mod.current_budget() == "full"  # the reader asked for it
+
+
+def test_float64_speed_is_measured_and_checked():
+    from valleylib.budget import float64_tflops
+
+    assert 0 < float64_tflops("cpu", size=64) < 1e3
+    with pytest.raises(ValueError, match="size"):
+        float64_tflops("cpu", size=0)
+
+
+def test_a_full_run_says_how_long_the_recorded_one_took_before_it_starts(capsys):
+    from valleylib.experiments import _full_notice
+
+    line = _full_notice("safran-shamir")
+    assert line.startswith("safran-shamir: starting the full (paper-scale) budget")
+    assert ("recorded full run took" in line) == (vl.full_run("safran-shamir") is not None)
+    assert ("no full run is recorded" in _full_notice("linear")) == (vl.full_run("linear") is None)

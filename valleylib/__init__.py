@@ -13,6 +13,7 @@ from .device import default_device, describe_device, set_cpu_threads
 from .budget import BUDGETS, by_budget, current_budget
 from .info import session_info
 from .book import REPOSITORY_URL, chapter_source, colab_url, install_cell, recorded, recorded_names
+from .full_runs import FullRun, full_run, full_runs
 
 # Models.
 from .activations import ACTIVATIONS, Activation, get_activation, polynomial
@@ -30,7 +31,8 @@ from .population import (
 # Exact Hessian of the ReLU population risk, certification of minima, the Safran–Shamir protocol.
 from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
 from .certify import Certificate, certify_minimum, family_signature, group_families, third_derivative_bound
-from .safran_shamir import ProtocolResult, run_protocol, teacher_identity, xavier_init
+from .networks import make_teacher, teacher_identity, xavier_init
+from .safran_shamir import ProtocolResult, run_protocol
 from .safran_shamir import classify as classify_end_points
 
 # Random features in closed form; low-risk confinement (width sweeps, certified random starts).
@@ -49,7 +51,6 @@ from .lowrisk import (
     SweepRow,
     descend,
     label_end_points,
-    make_teacher,
     start_certificate,
     straight_line_to_global,
     width_sweep,
@@ -135,6 +136,7 @@ __all__ = [
     "default_device", "describe_device", "set_cpu_threads", "BUDGETS", "by_budget", "current_budget", "session_info",
     # the book: its address, the install cell, recorded measurements, chapter sources
     "REPOSITORY_URL", "install_cell", "colab_url", "recorded", "recorded_names", "chapter_source",
+    "FullRun", "full_run", "full_runs",
     # models
     "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer", "deep_linear", "deep_linear_product",
     # population risk

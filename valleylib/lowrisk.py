@@ -37,7 +37,8 @@ from ._checks import batch_weights, check_positive_float, check_positive_int, te
 from .hessian import hessian_min_eigenvalue
 from .population import check_teacher, relu_population_risk
 from .random_features import erf_kernel, kernel_name, gaussian_risk, random_features_fit, relu_rate
-from .safran_shamir import RISK_THRESHOLD, run_protocol, teacher_identity, xavier_init
+from .networks import FAMILIES, make_teacher, xavier_init  # re-exported: their home is networks
+from .safran_shamir import RISK_THRESHOLD, run_protocol
 from .scorecard import wilson_interval
 from .training import train
 
@@ -60,28 +61,6 @@ __all__ = [
 
 #: End-point labels of :func:`label_end_points`, in the order of their integer codes.
 END_LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "stall")
-#: Teacher families: ``"ss"`` (:math:`V = I_k`, Safran & Shamir) and ``"random"``.
-FAMILIES: tuple[str, ...] = ("ss", "random")
-
-
-def make_teacher(family: str, k: int, *, generator: Optional[torch.Generator] = None, dtype=torch.float64, device=None) -> torch.Tensor:
-    """Teacher rows ``V (k, k)`` (input dimension :math:`d = k`).
-
-    ``"ss"``: :math:`V = I_k`. ``"random"``: rows drawn uniformly on the unit sphere (Gaussian rows,
-    normalised), from ``generator``; same norms as the ``"ss"`` teacher, random angles.
-    """
-    check_positive_int("k", k)
-    if family == "ss":
-        dev = device if device is not None else (generator.device if generator is not None else None)
-        return teacher_identity(k, dtype=dtype, device=dev)
-    if family == "random":
-        if device is None:
-            from .device import default_device
-
-            device = generator.device if generator is not None else default_device()
-        V = torch.randn(k, k, dtype=dtype, device=device, generator=generator)
-        return V / V.norm(dim=1, keepdim=True)
-    raise ValueError(f"family={family!r}: expected one of {FAMILIES}")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ Deep linear network: :math:`f(x) = W_L \\cdots W_2 W_1 x`.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Optional, Sequence
 
 import torch
 
@@ -27,13 +28,20 @@ from ._checks import (
     batch_weights,
     check_finite,
     check_floating,
+    check_dtype,
     check_ndim,
+    check_positive_int,
     check_same_device,
     tensor_arg,
 )
 from .activations import ActivationLike, get_activation
 
-__all__ = ["two_layer", "deep_linear", "deep_linear_product"]
+__all__ = ["two_layer", "deep_linear", "deep_linear_product", "xavier_init", "teacher_identity",
+           "make_teacher", "FAMILIES"]
+
+#: Teacher families of :func:`make_teacher`: ``"ss"`` (:math:`V = I_k`, Safran & Shamir) and
+#: ``"random"``.
+FAMILIES: tuple[str, ...] = ("ss", "random")
 
 
 def _inputs(x, W: torch.Tensor) -> torch.Tensor:
@@ -146,3 +154,54 @@ def deep_linear(x, weights: Sequence[torch.Tensor]) -> torch.Tensor:
     if x.shape[-1] != prod.shape[-1]:
         raise ValueError(f"x: last dimension is {x.shape[-1]}, expected d_0={prod.shape[-1]}")
     return torch.matmul(x, prod.transpose(-1, -2))
+
+
+# ----------------------------------------------------------------- starts and teachers
+
+
+def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
+    """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
+    from .device import check_device
+
+    check_positive_int("k", k)
+    check_dtype("dtype", dtype)
+    return torch.eye(k, dtype=dtype, device=check_device(device, "device"))
+
+
+def xavier_init(
+    runs: int, n: int, d: int, *, generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float64, device=None
+) -> torch.Tensor:
+    """Xavier initialisation ``W0 (runs, n, d)`` with i.i.d. :math:`\\mathcal N(0, 1/d)` entries.
+
+    ``device`` defaults to the generator's device, else :func:`~valleylib.default_device`.
+    """
+    from .device import check_device, default_device
+
+    check_positive_int("runs", runs)
+    check_positive_int("n", n)
+    check_positive_int("d", d)
+    check_dtype("dtype", dtype)
+    if device is None:
+        device = generator.device if generator is not None else default_device()
+    device = check_device(device, "device")
+    return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
+
+
+def make_teacher(family: str, k: int, *, generator: Optional[torch.Generator] = None, dtype=torch.float64, device=None) -> torch.Tensor:
+    """Teacher rows ``V (k, k)`` (input dimension :math:`d = k`).
+
+    ``"ss"``: :math:`V = I_k`. ``"random"``: rows drawn uniformly on the unit sphere (Gaussian rows,
+    normalised), from ``generator``; same norms as the ``"ss"`` teacher, random angles.
+    """
+    check_positive_int("k", k)
+    if family == "ss":
+        dev = device if device is not None else (generator.device if generator is not None else None)
+        return teacher_identity(k, dtype=dtype, device=dev)
+    if family == "random":
+        if device is None:
+            from .device import default_device
+
+            device = generator.device if generator is not None else default_device()
+        V = torch.randn(k, k, dtype=dtype, device=device, generator=generator)
+        return V / V.norm(dim=1, keepdim=True)
+    raise ValueError(f"family={family!r}: expected one of {FAMILIES}")

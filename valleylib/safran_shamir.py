@@ -35,6 +35,7 @@ import torch
 from ._checks import as_tensor, batch_weights, check_dtype, check_positive_float, check_positive_int
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
 from .descent import CONVERGED, DIVERGED, GD, RUNNING, ActiveBatch, descend
+from .networks import teacher_identity, xavier_init  # re-exported: their home is networks
 from .population import (
     check_teacher,
     relu_gradient_kernel,
@@ -60,34 +61,6 @@ TOL: float = 1e-9 / (2 * math.pi)
 RISK_THRESHOLD: float = 1e-3
 #: Classification labels, in the order of their integer codes.
 LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "not converged")
-
-
-def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
-    """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
-    from .device import check_device
-
-    check_positive_int("k", k)
-    check_dtype("dtype", dtype)
-    return torch.eye(k, dtype=dtype, device=check_device(device, "device"))
-
-
-def xavier_init(
-    runs: int, n: int, d: int, *, generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.float64, device=None
-) -> torch.Tensor:
-    """Xavier initialisation ``W0 (runs, n, d)`` with i.i.d. :math:`\\mathcal N(0, 1/d)` entries.
-
-    ``device`` defaults to the generator's device, else :func:`~valleylib.default_device`.
-    """
-    from .device import check_device, default_device
-
-    check_positive_int("runs", runs)
-    check_positive_int("n", n)
-    check_positive_int("d", d)
-    check_dtype("dtype", dtype)
-    if device is None:
-        device = generator.device if generator is not None else default_device()
-    device = check_device(device, "device")
-    return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
 
 
 @dataclass(frozen=True)

@@ -307,13 +307,20 @@ def safran_shamir_fractions(report: Any) -> Table:
 
 
 def safran_shamir_runs(report: Any) -> Table:
-    """Per row of the Safran–Shamir protocol: iterations, runs stopped by the cap, time, risks found."""
-    out = [(r["k"], r["n"], float(r["iterations_median"]), r["hit_cap"], r["hit_cap_high_risk"],
-            float(r["seconds"]), ", ".join(f"{x:.5f}" for x in r["spurious_risks"]) or None)
+    """Per row of the Safran–Shamir protocol: iterations, runs decided early or stopped by the cap,
+    time, the distinct spurious risks found and the smallest Hessian eigenvalue among them."""
+    def lam(r: dict) -> Any:
+        vals = [f["lambda_min"] for f in r.get("families", []) if f["lambda_min"] == f["lambda_min"]]
+        return min(vals) if vals else None
+
+    out = [(r["k"], r["n"], float(r["iterations_median"]), r.get("decided", 0), r["hit_cap"],
+            r["hit_cap_high_risk"], float(r["seconds"]),
+            ", ".join(f"{x:.5f}" for x in r["spurious_risks"]) or None, lam(r))
            for r in report.result["rows"]]
-    cols = [Column("k"), Column("n"), Column("median iterations", fmt=".0f"), Column("capped"),
-            Column("capped at risk ≥ 1e-3"), Column("time", "s", ".1f"),
-            Column("distinct spurious risks", align="left")]
+    cols = [Column("k"), Column("n"), Column("median iterations", fmt=".0f"), Column("decided"),
+            Column("capped"), Column("capped at risk ≥ 1e-3"), Column("time", "s", ".1f"),
+            Column("distinct spurious risks", align="left"),
+            Column("smallest λ_min", fmt=".2e")]
     return Table(cols, out, title="Runs of each row")
 
 

@@ -11,7 +11,8 @@ from typing import Any, Optional
 import torch
 
 from ._checks import check_positive_int
-from .safran_shamir import RISK_THRESHOLD, classify, run_protocol, teacher_identity, xavier_init
+from .networks import make_teacher, teacher_identity, xavier_init
+from .safran_shamir import RISK_THRESHOLD, classify, run_protocol
 
 __all__ = ["SpuriousExplorer", "spurious_minima_explorer", "explore_spurious_minima", "explore_low_risk", "low_risk_explorer"]
 
@@ -143,7 +144,7 @@ def explore_low_risk(activation: str, k: int, n: int, runs: int, *, seed: int = 
         "rf_nonneg": float or None (ReLU, median :math:`E_+` with n - k features)}``.
     """
     from .device import default_device
-    from .lowrisk import descend, label_end_points, make_teacher
+    from .lowrisk import descend, label_end_points
     from .random_features import random_features_curve
 
     check_positive_int("k", k)

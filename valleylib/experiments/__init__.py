@@ -36,6 +36,9 @@ class Experiment:
         run: ``(config, device, out_dir, progress) -> result`` (a JSON-serialisable dict).
         scorecard: ``result -> list[Check]``.
         figures: optional ``result -> {name: matplotlib Figure}``, saved as PNG by the CLI.
+        probe: optional ``() -> dict``: a tiny instance of the ``full`` config, run on the CPU,
+            reduced to rounding-proof quantities; it fingerprints the code behind a recorded full
+            run (:mod:`valleylib.full_runs`).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Experiment:
     run: Callable[..., dict]
     scorecard: Callable[[dict], list]
     figures: Optional[Callable[[dict], dict]] = None
+    probe: Optional[Callable[[], dict]] = None
 
     def __post_init__(self):
         missing = [b for b in BUDGETS if b not in self.configs]
@@ -116,6 +120,19 @@ def get_experiment(name: str) -> Experiment:
     return registry[name]
 
 
+def _full_notice(name: str) -> str:
+    """What a reader is told before a ``full`` run starts: how long the recorded one took."""
+    from ..full_runs import full_run
+
+    run = full_run(name)
+    if run is None:
+        return (f"{name}: starting the full (paper-scale) budget; no full run is recorded, so its "
+                "time is unknown (set VALLEYLIB_BUDGET=default for the laptop size)")
+    return (f"{name}: starting the full (paper-scale) budget; the recorded full run took "
+            f"{run.seconds / 60:.1f} min on {run.machine} (set VALLEYLIB_BUDGET=default for the "
+            "laptop size)")
+
+
 def reproduce(
     name: str,
     budget: Optional[str] = None,
@@ -143,6 +160,8 @@ def reproduce(
     dev = check_device(device, "device") if device is not None else default_device()
     # checked before any work starts: a bad folder fails now, not after the run
     out_dir = prepare_out_dir(out, name="out") if out is not None else None
+    if budget == "full" and config is None:
+        print(_full_notice(name), flush=True)
     t0 = time.perf_counter()
     result = exp.run(cfg, device=dev, out_dir=out_dir, progress=progress)
     seconds = time.perf_counter() - t0

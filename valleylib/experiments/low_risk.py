@@ -26,7 +26,6 @@ from pathlib import Path
 import torch
 
 from ..lowrisk import (
-    make_teacher,
     power_law_slopes,
     random_features_draws,
     slope_test,
@@ -35,7 +34,7 @@ from ..lowrisk import (
     width_sweep,
 )
 from ..random_features import fit_power_law, random_features_curve, random_features_fit, relu_rate
-from ..safran_shamir import xavier_init
+from ..networks import make_teacher, xavier_init
 from ..scorecard import (
     FWER_LEVEL, Check, check_true, compare_fractions, fisher_exact, holm_adjusted, undecided,
     wilson_interval,

@@ -22,9 +22,8 @@ from typing import Optional
 import torch
 
 from ..certify import certify_minimum, group_families
-from ..safran_shamir import (
-    LABELS, RISK_THRESHOLD, TOL, classify, run_protocol, teacher_identity, xavier_init,
-)
+from ..networks import teacher_identity, xavier_init
+from ..safran_shamir import LABELS, RISK_THRESHOLD, TOL, classify, run_protocol
 from ..scorecard import (
     FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval,
 )
@@ -369,6 +368,21 @@ def figures(result: dict) -> dict:
     return {"fraction": fig}
 
 
+def probe() -> dict:
+    """The ``full`` config on two tiny rows (12 runs each, CPU, float64), reduced to labels,
+    counts and spurious risks to six decimals: the fingerprint of a recorded full run."""
+    from dataclasses import replace
+
+    full = CONFIGS["full"]
+    res = run(replace(full, rows=((8, 8), (4, 6)), runs=12), device=torch.device("cpu"),
+              progress=False)
+    keep = ("k", "n", "labels", "count_spurious", "count_certified", "decided", "hit_cap")
+    return {"config": asdict(full),
+            "rows": [{**{key: r[key] for key in keep},
+                      "spurious_risks": [round(x, 6) for x in r["spurious_risks"]]}
+                     for r in res["rows"]]}
+
+
 EXPERIMENT = Experiment(
     name="safran-shamir",
     title="Spurious local minima of two-layer ReLU networks (Safran & Shamir 2018): the table",
@@ -376,4 +390,5 @@ EXPERIMENT = Experiment(
     run=run,
     scorecard=scorecard,
     figures=figures,
+    probe=probe,
 )

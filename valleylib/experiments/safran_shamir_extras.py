@@ -42,7 +42,8 @@ from typing import Optional
 import torch
 
 from ..certify import certify_minimum, group_families
-from ..safran_shamir import RISK_THRESHOLD, classify, run_protocol, teacher_identity, xavier_init
+from ..networks import teacher_identity, xavier_init
+from ..safran_shamir import RISK_THRESHOLD, classify, run_protocol
 from ..scorecard import (
     FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided,
 )

@@ -44,8 +44,8 @@ def test_record_full_run_refuses_other_budgets_and_bad_times(tmp_path, tiny_full
         record_full_run({**d, "budget": "default"}, seconds=1.0, machine="x", folder=tmp_path)
     with pytest.raises(ValueError, match="seconds"):
         record_full_run(d, seconds=-1.0, machine="x", folder=tmp_path)
-    with pytest.raises(ValueError, match="probe"):
-        fingerprint("linear")
+    with pytest.raises(ValueError, match="name"):
+        fingerprint("no-such-experiment")
 
 
 def test_the_fingerprint_sees_a_change_of_results():
@@ -64,6 +64,14 @@ def test_the_fingerprint_sees_a_change_of_results():
     finally:
         object.__setattr__(exp, "probe", real)
     assert fingerprint("safran-shamir") == base
+
+
+def test_the_generic_probe_rounds_and_sees_the_scorecard():
+    from valleylib.full_runs import _rounded
+
+    assert _rounded([1.234567, {"a": (2.0, None, True)}, float("nan"), 3e-17]) == [
+        1.235, {"a": [2.0, None, True]}, "nan", 0.0]
+    assert len(fingerprint("intro")) == 64
 
 
 def test_committed_full_runs_are_current_and_complete():

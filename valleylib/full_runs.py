@@ -45,19 +45,42 @@ def code_hash() -> str:
     return h.hexdigest()
 
 
-def fingerprint(name: str) -> str:
-    """SHA-256 of experiment ``name``'s probe (see the module docstring); a few seconds on a CPU.
+def _rounded(x: Any, digits: int = 4) -> Any:
+    """``x`` with every float rounded to ``digits`` significant digits, and below ``1e-9`` in size
+    to 0 (rounding noise, e.g. the error of a closed form), containers recursively."""
+    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
+        return x
+    if isinstance(x, float):
+        if x != x or abs(x) == float("inf"):
+            return str(x)
+        return 0.0 if abs(x) < 1e-9 else float(f"{x:.{digits - 1}e}")
+    if isinstance(x, dict):
+        return {str(k): _rounded(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v, digits) for v in x]
+    return str(x)
 
-    Raises:
-        ValueError: when the experiment has no probe (no full run of it can be checked).
-    """
+
+def _scorecard_probe(name: str) -> dict:
+    """The probe of an experiment without its own: its ``smoke`` run on the CPU, every check's
+    claim, verdict and values to four significant digits, and the ``full`` config."""
+    from .experiments import get_experiment, reproduce
+    from .storage import jsonable
+
+    rep = reproduce(name, "smoke", device="cpu", progress=False)
+    return {"full_config": jsonable(get_experiment(name).configs["full"]),
+            "checks": [_rounded(jsonable([c.claim, c.passed, c.published, c.measured]))
+                       for c in rep.scorecard]}
+
+
+def fingerprint(name: str) -> str:
+    """SHA-256 of experiment ``name``'s probe (see the module docstring): its own
+    (``Experiment.probe``), or else its ``smoke`` scorecard; seconds to a minute on a CPU."""
     from .experiments import get_experiment
     from .storage import jsonable
 
     exp = get_experiment(name)
-    if exp.probe is None:
-        raise ValueError(f"name={name!r}: this experiment defines no probe to fingerprint")
-    summary = jsonable(exp.probe())
+    summary = jsonable(exp.probe() if exp.probe is not None else _scorecard_probe(name))
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
@@ -138,7 +161,7 @@ def record_full_run(report: Any, *, seconds: float, machine: str, folder: Path,
     if not (isinstance(seconds, (int, float)) and seconds > 0):
         raise ValueError(f"seconds: expected the positive wall time of the run, got {seconds!r}")
     name = rep["name"]
-    fails = sum(c.get("passed") is False for c in rep["scorecard"])
+    fails = sum(c.get("pass") is False for c in rep["scorecard"])
     summary = [f"{name} at the full budget: {seconds / 60:.1f} min wall time on {machine}",
                f"{len(rep['scorecard'])} checks, {fails} failed (scorecard at recording time)",
                *notes]

@@ -339,10 +339,12 @@ def safran_shamir_benchmark(bench: dict) -> Table:
     out = []
     for r in bench["data"]["rows"]:
         out.append((r["k"], r["peer_ms_per_run_all"], r["GD_ms_per_run"], r["GD_speedup"],
-                    r["GD+Newton_ms_per_run"], r["GD+Newton_speedup"], bool(r["same_iterations"])))
+                    r["GD+Newton_ms_per_run"], r["GD+Newton_speedup"], bool(r["same_iterations"]),
+                    r.get("GD+Newton+decided_ms_per_run"), r.get("GD+Newton+decided_speedup")))
     cols = [Column("k = n"), Column("numpy peer", "ms/run", ".1f"), Column("batched GD", "ms/run", ".1f"),
             Column("speed-up", "×", ".1f"), Column("batched GD+Newton", "ms/run", ".1f"),
-            Column("speed-up", "×", ".1f"), Column("same iterates")]
+            Column("speed-up", "×", ".1f"), Column("same iterates"),
+            Column("labels only (decided stop)", "ms/run", ".1f"), Column("speed-up", "×", ".1f")]
     return Table(cols, out, title=f"Measured {bench['date']} on {bench['machine']}, "
                  f"{bench['data']['args']['batched_runs']} batched runs, one thread")
 

@@ -2,10 +2,14 @@
 
     python benchmarks/bench_newton_solve.py
 """
-import torch, time
+import time
+
+import torch
+
 torch.set_num_threads(1)
-from valleylib.safran_shamir import xavier_init, teacher_identity, run_protocol, _newton_direction
 from valleylib.hessian import relu_population_hessian
+from valleylib.safran_shamir import _newton_direction, run_protocol, teacher_identity, xavier_init
+
 for k, n in ((10, 10), (10, 11), (14, 14)):
     V = teacher_identity(k)
     W0 = xavier_init(40, n, k, generator=torch.Generator().manual_seed(7))

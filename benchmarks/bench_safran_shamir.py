@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_numpy import peer_protocol  # noqa: E402
+
 from valleylib.safran_shamir import TOL, run_protocol, teacher_identity, xavier_init  # noqa: E402
 
 

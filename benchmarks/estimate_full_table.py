@@ -27,7 +27,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from valleylib.experiments.safran_shamir import CONFIGS  # noqa: E402
-from valleylib.population import relu_gradient_kernel  # noqa: E402
 from valleylib.safran_shamir import run_protocol, teacher_identity, xavier_init  # noqa: E402
 
 #: Active runs at which the cost per run is measured: the bulk of a 1000-run row (at 64 runs, in cache,

@@ -40,8 +40,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import valleylib as vl  # noqa: E402
 from _record import record  # noqa: E402
+
+import valleylib as vl  # noqa: E402
 
 #: Tolerance of the same-input comparison (float64 on both devices).
 RTOL, ATOL = 1e-8, 1e-10

@@ -9,8 +9,7 @@ from valleylib.population import relu_population_gradient, relu_population_risk
 DT = torch.float64
 V6 = torch.eye(6, dtype=DT)
 
-from known_points import C_SADDLE, W6, W6_COLUMNS, W_SADDLE  # noqa: E402
-
+from known_points import W6, W_SADDLE  # noqa: E402
 
 
 def test_fixture_numbers():

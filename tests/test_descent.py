@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from valleylib.descent import (
-    CONVERGED, DIVERGED, GD, HIT_CAP, OUTCOMES, Adam, HeavyBall, descend,
+    CONVERGED,
+    DIVERGED,
+    GD,
+    HIT_CAP,
+    OUTCOMES,
+    Adam,
+    HeavyBall,
+    descend,
 )
 
 f64 = torch.float64

@@ -8,8 +8,7 @@ import pytest
 import valleylib.book as book
 from valleylib.experiments import get_experiment, reproduce
 from valleylib.experiments.safran_shamir import CONFIGS
-from valleylib.full_runs import (PREFIX, code_hash, fingerprint, full_run, full_runs,
-                                 record_full_run)
+from valleylib.full_runs import PREFIX, code_hash, fingerprint, full_run, full_runs, record_full_run
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,3 @@
-import math
 
 import numpy as np
 import pytest
@@ -6,8 +5,16 @@ import torch
 
 from valleylib.landscape import grid_evaluate, sublevel_components
 from valleylib.scorecard import (
-    FWER_LEVEL, Check, FractionComparison, check_close, check_true, compare_fractions, fisher_exact, format_scorecard,
-    fraction_family, holm_adjusted,
+    FWER_LEVEL,
+    Check,
+    FractionComparison,
+    check_close,
+    check_true,
+    compare_fractions,
+    fisher_exact,
+    format_scorecard,
+    fraction_family,
+    holm_adjusted,
 )
 
 

@@ -1,7 +1,6 @@
 """Tests of valleylib.linear against autograd, numpy references and closed forms (float64)."""
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np

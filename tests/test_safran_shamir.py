@@ -6,16 +6,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from reference import numpy_protocol
 
 from valleylib.experiments import get_experiment
 from valleylib.experiments import safran_shamir as ssx
 from valleylib.experiments.safran_shamir import (
-    CONFIGS, INFERRED_ZERO, PUBLISHED, PUBLISHED_CERTIFIED, PUBLISHED_COUNTS, Config, run, scorecard,
+    CONFIGS,
+    PUBLISHED,
+    PUBLISHED_CERTIFIED,
+    PUBLISHED_COUNTS,
+    run,
+    scorecard,
 )
 from valleylib.population import relu_population_risk
 from valleylib.safran_shamir import LABELS, TOL, classify, run_protocol, teacher_identity, xavier_init
-
-from reference import numpy_protocol
 
 DT = torch.float64
 
@@ -299,8 +303,7 @@ def test_explorer_builds_headless_and_updates():
 
 
 def test_kernel_risk_equals_the_closed_form_risk():
-    from valleylib.population import (relu_gradient_kernel, relu_population_gradient,
-                                      teacher_risk_constant)
+    from valleylib.population import relu_gradient_kernel, relu_population_gradient, teacher_risk_constant
 
     W = torch.randn(5, 7, 6, dtype=DT, generator=torch.Generator().manual_seed(0))
     for V in (torch.randn(4, 6, dtype=DT, generator=torch.Generator().manual_seed(1)),

@@ -5,13 +5,12 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from known_points import V6, W6
+
 from valleylib.certify import certify_minimum
 from valleylib.experiments import get_experiment
 from valleylib.experiments import safran_shamir_extras as sx
 from valleylib.population import relu_population_risk
-
 
 # ------------------------------------------------------------------------------ closed forms
 

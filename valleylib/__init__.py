@@ -6,60 +6,31 @@ and dtype of its inputs; :func:`default_device` is the one place that picks a de
 """
 from __future__ import annotations
 
+# The imports are sorted by module; ``__all__`` below lists the public API by concept.
+# Submodules used as namespaces in the chapters (public: listed in ``__all__``).
+from . import landscape, linear, plotting, tables, widgets
 from ._version import __version__
-
-# Where and how big.
-from .device import default_device, describe_device, set_cpu_threads
-from .budget import BUDGETS, by_budget, current_budget
-from .info import session_info
-from .book import REPOSITORY_URL, chapter_source, colab_url, install_cell, recorded, recorded_names
-from .full_runs import FullRun, full_run, full_runs
-
-# Models.
 from .activations import ACTIVATIONS, Activation, get_activation, polynomial
-from .networks import deep_linear, deep_linear_product, two_layer
-
-# Gaussian population risk of ReLU teacher-student networks.
-from .population import (
-    MonteCarloEstimate,
-    arccos_kernel,
-    monte_carlo_risk,
-    relu_population_gradient,
-    relu_population_risk,
-)
-
-# Exact Hessian of the ReLU population risk, certification of minima, the Safran–Shamir protocol.
-from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
+from .book import REPOSITORY_URL, chapter_source, colab_url, install_cell, recorded, recorded_names
+from .budget import BUDGETS, by_budget, current_budget
 from .certify import Certificate, certify_minimum, family_signature, group_families, third_derivative_bound
-from .networks import make_teacher, teacher_identity, xavier_init
-from .safran_shamir import ProtocolResult, run_protocol
-from .safran_shamir import classify as classify_end_points
-
-# Random features in closed form; low-risk confinement (width sweeps, certified random starts).
-from .random_features import (
-    RandomFeaturesFit,
-    fit_power_law,
-    gaussian_kernel,
-    gaussian_risk,
-    least_squares_fit,
-    random_features_curve,
-    random_features_fit,
-    relu_rate,
+from .device import default_device, describe_device, set_cpu_threads
+from .empirical import (
+    descent_path,
+    empirical_risk,
+    function_space_minimum,
+    output_layer_minimum,
+    relu_valley_points,
+    relu_valley_risk,
+    relu_valley_sampler,
+    success_fraction,
 )
-from .lowrisk import (
-    Descent,
-    SweepRow,
-    descend,
-    label_end_points,
-    start_certificate,
-    straight_line_to_global,
-    width_sweep,
-)
-
-# Training.
-from .training import TrainResult, grad_norm, train
-
-# Linear networks: critical points, classification, connecting paths.
+from .experiments import Report, experiments, reproduce
+from .full_runs import FullRun, full_run, full_runs
+from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
+from .info import session_info
+from .intrinsic import FeatureSpectrum, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
+from .landscape import grid_evaluate, sublevel_components
 from .linear import (
     Classification,
     CriticalPoints,
@@ -78,21 +49,27 @@ from .linear import (
     shallow_train_loss_grad,
     whiten,
 )
-
-# Intrinsic dimension, and the model U sigma(W x) under empirical or sampled risks.
-from .intrinsic import FeatureSpectrum, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
-from .empirical import (
-    descent_path,
-    empirical_risk,
-    function_space_minimum,
-    output_layer_minimum,
-    relu_valley_points,
-    relu_valley_risk,
-    relu_valley_sampler,
-    success_fraction,
+from .lowrisk import (
+    Descent,
+    SweepRow,
+    descend,
+    label_end_points,
+    start_certificate,
+    straight_line_to_global,
+    width_sweep,
 )
-
-# Paths between minima: Dynamic String Sampling and the baselines; small batched models.
+from .mlp import (
+    POLYNOMIAL_TARGETS,
+    Task,
+    cyclic_task,
+    mlp_forward,
+    mlp_init,
+    mlp_loss,
+    mlp_num_params,
+    polynomial_task,
+    teacher_student_task,
+)
+from .networks import deep_linear, deep_linear_product, make_teacher, teacher_identity, two_layer, xavier_init
 from .paths import (
     PATH_FINDERS,
     PathResult,
@@ -108,27 +85,27 @@ from .paths import (
     train_through_levels,
     train_to_level,
 )
-from .mlp import (
-    POLYNOMIAL_TARGETS,
-    Task,
-    cyclic_task,
-    mlp_forward,
-    mlp_init,
-    mlp_loss,
-    mlp_num_params,
-    polynomial_task,
-    teacher_student_task,
+from .population import (
+    MonteCarloEstimate,
+    arccos_kernel,
+    monte_carlo_risk,
+    relu_population_gradient,
+    relu_population_risk,
 )
-
-# Landscapes on a grid.
-from .landscape import grid_evaluate, sublevel_components
-
-# Reproductions.
+from .random_features import (
+    RandomFeaturesFit,
+    fit_power_law,
+    gaussian_kernel,
+    gaussian_risk,
+    least_squares_fit,
+    random_features_curve,
+    random_features_fit,
+    relu_rate,
+)
+from .safran_shamir import ProtocolResult, run_protocol
+from .safran_shamir import classify as classify_end_points
 from .scorecard import FWER_LEVEL, Check, compare_fractions, fisher_exact, format_scorecard, holm_adjusted, wilson_interval
-from .experiments import Report, experiments, reproduce
-
-# Submodules used as namespaces in the chapters.
-from . import landscape, linear, plotting, tables, widgets
+from .training import TrainResult, grad_norm, train
 
 __all__ = [
     "__version__",
@@ -167,6 +144,8 @@ __all__ = [
     "teacher_student_task", "cyclic_task",
     # landscapes
     "grid_evaluate", "sublevel_components", "landscape", "plotting",
+    # namespaces of the chapters
+    "tables", "widgets",
     # reproductions
     "reproduce", "experiments", "Report", "Check", "FWER_LEVEL", "compare_fractions", "fisher_exact", "holm_adjusted", "wilson_interval", "format_scorecard",
 ]

@@ -41,7 +41,7 @@ _TFLOPS: dict = {}
 def float64_tflops(device, size: int = 2048) -> float:
     """Measured float64 matrix-product speed of ``device`` in TFLOP/s (cached per device).
 
-    Three ``size`` x ``size`` products (:math:`2\,\text{size}^3` flops each), timed after one
+    Three ``size`` x ``size`` products (:math:`2\\,\\text{size}^3` flops each), timed after one
     warm-up: a fraction of a second on any GPU.
     """
     import time

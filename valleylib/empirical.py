@@ -34,8 +34,8 @@ import torch
 from ._checks import (
     as_tensor,
     batch_weights,
-    check_finite,
     check_dtype,
+    check_finite,
     check_float,
     check_floating,
     check_ndim,

@@ -49,7 +49,7 @@ import math
 import torch
 
 from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_positive_int
-from .population import rescale_rows, check_teacher
+from .population import check_teacher, rescale_rows
 
 __all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue"]
 

@@ -35,9 +35,9 @@ import torch
 
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
 from .hessian import hessian_min_eigenvalue
-from .population import check_teacher, relu_population_risk
-from .random_features import erf_kernel, kernel_name, gaussian_risk, random_features_fit, relu_rate
 from .networks import FAMILIES, make_teacher, xavier_init  # re-exported: their home is networks
+from .population import check_teacher, relu_population_risk
+from .random_features import erf_kernel, gaussian_risk, kernel_name, random_features_fit, relu_rate
 from .safran_shamir import RISK_THRESHOLD, run_protocol
 from .scorecard import wilson_interval
 from .training import train

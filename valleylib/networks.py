@@ -26,10 +26,9 @@ import torch
 from ._checks import (
     as_tensor,
     batch_weights,
+    check_dtype,
     check_finite,
     check_floating,
-    check_dtype,
-    check_ndim,
     check_positive_int,
     check_same_device,
     tensor_arg,

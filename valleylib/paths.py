@@ -56,8 +56,7 @@ from ._checks import (
     check_positive_int,
     tensor_arg,
 )
-from .descent import Adam, HeavyBall, autograd_loss_grad, descend
-from .descent import progress_bar
+from .descent import Adam, HeavyBall, autograd_loss_grad, descend, progress_bar
 
 __all__ = [
     "LossFn",

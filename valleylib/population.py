@@ -44,7 +44,7 @@ from ._checks import (
     check_same_device,
     tensor_arg,
 )
-from .activations import ActivationLike, get_activation
+from .activations import ActivationLike
 from .networks import two_layer
 
 __all__ = [

@@ -38,14 +38,13 @@ from ._checks import (
     check_finite,
     check_float,
     check_floating,
-    check_ndim,
     check_positive_float,
     check_positive_int,
     check_same_device,
     tensor_arg,
 )
-from .population import arccos_kernel_matrix, check_result, check_teacher, rescale_rows
 from .descent import progress_bar
+from .population import arccos_kernel_matrix, check_result, check_teacher, rescale_rows
 
 __all__ = [
     "KERNEL_ACTIVATIONS",

@@ -32,9 +32,9 @@ from typing import Optional
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_dtype, check_positive_float, check_positive_int
+from ._checks import as_tensor, batch_weights, check_positive_float, check_positive_int
+from .descent import CONVERGED, GD, RUNNING, ActiveBatch, descend
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
-from .descent import CONVERGED, DIVERGED, GD, RUNNING, ActiveBatch, descend
 from .networks import teacher_identity, xavier_init  # re-exported: their home is networks
 from .population import (
     check_teacher,

@@ -32,7 +32,7 @@ from ._checks import (
     check_positive_float,
     check_positive_int,
 )
-from .descent import GD, Adam, HeavyBall, autograd_loss_grad, descend, progress_bar, progress_enabled
+from .descent import GD, Adam, HeavyBall, autograd_loss_grad, descend, progress_enabled
 
 __all__ = ["train", "TrainResult", "grad_norm", "LossGrad"]
 

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import torch
 
 from ..linear import (
-    path_formula,
     classify,
     classify_shallow,
     critical_points,
@@ -39,6 +38,7 @@ from ..linear import (
     global_minimum_path,
     global_minimum_value,
     path_continuity,
+    path_formula,
     random_global_minimum,
     saddle_curvature_bound,
     shallow_loss,

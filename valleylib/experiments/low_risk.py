@@ -33,10 +33,16 @@ from ..lowrisk import (
     straight_line_to_global,
     width_sweep,
 )
-from ..random_features import fit_power_law, random_features_curve, random_features_fit, relu_rate
 from ..networks import make_teacher, xavier_init
+from ..random_features import fit_power_law, random_features_curve, random_features_fit, relu_rate
 from ..scorecard import (
-    FWER_LEVEL, Check, check_true, compare_fractions, fisher_exact, holm_adjusted, undecided,
+    FWER_LEVEL,
+    Check,
+    check_true,
+    compare_fractions,
+    fisher_exact,
+    holm_adjusted,
+    undecided,
     wilson_interval,
 )
 from ..storage import Parts

@@ -25,7 +25,13 @@ from ..certify import certify_minimum, group_families
 from ..networks import teacher_identity, xavier_init
 from ..safran_shamir import LABELS, RISK_THRESHOLD, TOL, classify, run_protocol
 from ..scorecard import (
-    FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided, wilson_interval,
+    FWER_LEVEL,
+    Check,
+    FractionComparison,
+    check_true,
+    fraction_family,
+    undecided,
+    wilson_interval,
 )
 from ..storage import read_json, write_json
 from . import Experiment

@@ -45,7 +45,12 @@ from ..certify import certify_minimum, group_families
 from ..networks import teacher_identity, xavier_init
 from ..safran_shamir import RISK_THRESHOLD, classify, run_protocol
 from ..scorecard import (
-    FWER_LEVEL, Check, FractionComparison, check_true, fraction_family, undecided,
+    FWER_LEVEL,
+    Check,
+    FractionComparison,
+    check_true,
+    fraction_family,
+    undecided,
 )
 from . import Experiment
 from . import safran_shamir as ssx

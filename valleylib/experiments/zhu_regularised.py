@@ -23,7 +23,6 @@ Parts, on one designed instance (well separated singular values of the whitened 
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 

@@ -18,8 +18,12 @@ for k, n in ((10, 10), (10, 11), (14, 14)):
     from valleylib.population import relu_gradient_kernel
     g = relu_gradient_kernel(W, V).reshape(W.shape[0], -1, 1)
     H = relu_population_hessian(W, V)
-    t = time.perf_counter(); D, U = torch.linalg.eigh(H); te = time.perf_counter() - t
-    t = time.perf_counter(); L, info = torch.linalg.cholesky_ex(H); tc = time.perf_counter() - t
+    t = time.perf_counter()
+    D, U = torch.linalg.eigh(H)
+    te = time.perf_counter() - t
+    t = time.perf_counter()
+    L, info = torch.linalg.cholesky_ex(H)
+    tc = time.perf_counter() - t
     top = D[:, -1:]
     keep = D > 1e-9 * top
     c = (U.transpose(-1, -2) @ g).squeeze(-1)

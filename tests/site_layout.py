@@ -27,7 +27,8 @@ _MEASURE = r"""
   const out = [];
   const main = document.querySelector('main') || document.body;
   const colWidth = main.getBoundingClientRect().width;
-  const describe = (el) => Array.from((el.innerText || el.textContent || '').trim().replace(/\s+/g, ' ')).slice(0, 80).join('').replace(/[\ud800-\udfff]/g, '?');
+  const describe = (el) => Array.from((el.innerText || el.textContent || '').trim().replace(/\s+/g, ' '))
+    .slice(0, 80).join('').replace(/[\ud800-\udfff]/g, '?');
   const cut = (el) => {
     const cs = getComputedStyle(el);
     const scrollable = cs.overflowX === 'auto' || cs.overflowX === 'scroll';

@@ -199,7 +199,8 @@ W66 = vl.xavier_init(2, 3, 3, generator=torch.Generator().manual_seed(0))
 spec("run_protocol", vl.run_protocol, {"W0": W66, "max_iter": 50, "progress": False},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "list"), "V": ("nan", "meta", "lastdim")},
      bad=[("float32", {"W0": W66.float()}, "tol"), ("float32 names W0", {"W0": W66.float()}, "W0"),
-          ("W0 and V", {"W0": torch.cat([W66, W66[..., :1]], -1), "V": V3}, "V"), ("negative tol", {"tol": -1e-9}, "tol"), ("nan tol", {"tol": NAN}, "tol"),
+          ("W0 and V", {"W0": torch.cat([W66, W66[..., :1]], -1), "V": V3}, "V"), ("negative tol", {"tol": -1e-9}, "tol"),
+          ("nan tol", {"tol": NAN}, "tol"),
           ("zero lr", {"lr": 0.0}, "lr"), ("max_iter float", {"max_iter": 10.0}, "max_iter"),
           ("negative restarts", {"max_restarts": -1}, "max_restarts"), ("newton_below nan", {"newton_below": NAN}, "newton_below"),
           ("check_every 0", {"check_every": 0}, "check_every")])
@@ -212,7 +213,8 @@ spec("teacher_identity", vl.teacher_identity, {"k": 3},
 spec("classify_end_points", vl.classify_end_points, {"W": W66},
      tensors={"W": T, "V": ("nan", "meta", "lastdim"), "converged": ("meta", "ndim")},
      bad=[("float32", {"W": W66.float()}, "tol"), ("negative tol", {"tol": -1.0}, "tol"),
-          ("nan threshold", {"risk_threshold": NAN}, "risk_threshold"), ("converged length", {"converged": torch.ones(5, dtype=torch.bool)}, "converged"),
+          ("nan threshold", {"risk_threshold": NAN}, "risk_threshold"),
+          ("converged length", {"converged": torch.ones(5, dtype=torch.bool)}, "converged"),
           ("converged float", {"converged": torch.ones(2)}, "converged")])
 
 # ------------------------------------------------------------------ random features, low risk
@@ -225,7 +227,8 @@ spec("gaussian_risk", vl.gaussian_risk, {"W": W3, "V": V3, "a": A3},
           ("overflow", {"W": W3 * 1e160, "a": None}, "W")])
 spec("random_features_fit", vl.random_features_fit, {"W": W3, "V": V3},
      tensors={"W": T + ("lastdim",), "V": T + ("lastdim",)},
-     bad=[("ridge negative", {"ridge": -1.0}, "ridge"), ("ridge nan", {"ridge": NAN}, "ridge"), ("tol negative", {"tol": -1.0, "nonnegative": True}, "tol"),
+     bad=[("ridge negative", {"ridge": -1.0}, "ridge"), ("ridge nan", {"ridge": NAN}, "ridge"),
+          ("tol negative", {"tol": -1.0, "nonnegative": True}, "tol"),
           ("max_iter 0", {"max_iter": 0}, "max_iter"), ("activation", {"activation": "tanh"}, "activation")])
 spec("least_squares_fit", vl.least_squares_fit, {"features": _rnd(2, 12, 3), "y": Y},
      tensors={"features": ("nan", "inf", "int", "meta", "ndim", "list"), "y": ("nan", "inf", "meta", "ndim", "lastdim", "f32", "list")},
@@ -378,14 +381,17 @@ spec("find_path", vl.find_path, {"method": "line", "loss": bowl, "theta_a": THET
      tensors=PATH_T, bad=PATH_BAD + [("method", {"method": "teleport"}, "method")])
 spec("dss", vl.dss, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "threshold": 0.5, "max_depth": 1, "max_iter": 20, "progress": False},
      tensors=PATH_T, bad=PATH_BAD[:2] + [("threshold nan", {"threshold": NAN}, "threshold"), ("alpha 2", {"alpha": 2.0}, "alpha"),
-                                          ("insert", {"insert": "random"}, "insert"), ("threshold below ends", {"loss": lambda t: bowl(t) + 1.0}, "threshold")])
+                                          ("insert", {"insert": "random"}, "insert"),
+                                          ("threshold below ends", {"loss": lambda t: bowl(t) + 1.0}, "threshold")])
 spec("dss_many", vl.dss_many, {"loss": bowl, "theta_a": THETA_A[None], "theta_b": THETA_B[None], "threshold": 0.5, "max_depth": 1,
                                "max_iter": 20, "progress": False},
      tensors={"theta_a": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "theta_b": ("nan", "inf", "meta", "lastdim")},
      bad=[("threshold shape", {"threshold": torch.ones(3, dtype=f64)}, "threshold"), ("threshold nan", {"threshold": NAN}, "threshold")])
 CURVE = {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "steps": 2, "nodes": 3, "resolution": 2}
-CURVE_BAD = PATH_BAD[:2] + [("lr negative", {"lr": -1.0}, "lr"), ("nodes 1", {"nodes": 1}, "nodes"), ("weight_decay", {"weight_decay": -1.0}, "weight_decay"),
-                            ("init shape", {"init": torch.ones(3, dtype=f64)}, "init"), ("init nan", {"init": torch.tensor([NAN, 0.0], dtype=f64)}, "init")]
+CURVE_BAD = PATH_BAD[:2] + [("lr negative", {"lr": -1.0}, "lr"), ("nodes 1", {"nodes": 1}, "nodes"),
+                            ("weight_decay", {"weight_decay": -1.0}, "weight_decay"),
+                            ("init shape", {"init": torch.ones(3, dtype=f64)}, "init"),
+                            ("init nan", {"init": torch.tensor([NAN, 0.0], dtype=f64)}, "init")]
 spec("bezier_curve", vl.bezier_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
 spec("polychain_curve", vl.polychain_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
 spec("neb", vl.neb, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "steps": 2, "pivots": 3, "resolution": 2},
@@ -409,8 +415,10 @@ spec("path_length", vl.path_length, {"nodes": TH0}, tensors={"nodes": ("nan", "i
 # ------------------------------------------------------------------ small MLPs
 MTH = vl.mlp_init(2, MLP_W, generator=torch.Generator().manual_seed(0))
 spec("mlp_forward", vl.mlp_forward, {"theta": MTH, "x": MLP_X, "widths": MLP_W},
-     tensors={"theta": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"), "x": ("nan", "inf", "int", "meta", "ndim", "lastdim", "f32", "list")},
-     bad=[("widths", {"widths": (2,)}, "widths"), ("width 0", {"widths": (2, 0, 1)}, "widths[1]"), ("activation", {"activation": "swish"}, "activation")])
+     tensors={"theta": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"),
+              "x": ("nan", "inf", "int", "meta", "ndim", "lastdim", "f32", "list")},
+     bad=[("widths", {"widths": (2,)}, "widths"), ("width 0", {"widths": (2, 0, 1)}, "widths[1]"),
+          ("activation", {"activation": "swish"}, "activation")])
 spec("mlp_loss", vl.mlp_loss, {"x": MLP_X, "y": MLP_Y, "widths": MLP_W},
      tensors={"x": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"), "y": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list")},
      bad=[("loss", {"loss": "huber"}, "loss"), ("zero samples", {"x": MLP_X[:0], "y": MLP_Y[:0]}, "x")])
@@ -475,7 +483,7 @@ spec("format_scorecard", vl.format_scorecard, {"checks": []}, bad=[("not checks"
 #: Public names that are not functions: result containers, registries, constants and namespaces.
 NOT_FUNCTIONS = {
     "__version__", "BUDGETS", "ACTIVATIONS", "PATH_FINDERS", "POLYNOMIAL_TARGETS",  # constants
-    "linear", "landscape", "plotting",  # modules
+    "linear", "landscape", "plotting", "tables", "widgets",  # modules
     "Activation", "MonteCarloEstimate", "Certificate", "ProtocolResult", "RandomFeaturesFit", "Descent",  # results
     "SweepRow", "TrainResult", "Whitened", "CriticalPoints", "Classification", "FeatureSpectrum", "PathResult",
     "Task", "Report", "Check", "FWER_LEVEL", "FractionComparison", "REPOSITORY_URL", "FullRun",
@@ -599,7 +607,8 @@ def test_harness_size():
     per = {}
     for n, _, _, _ in CASES:
         per[n] = per.get(n, 0) + 1
-    lacking = sorted(n for n in SPECS if per.get(n, 0) == 0 and n not in ("experiments", "install_cell", "recorded_names", "full_runs"))  # the exempt ones take no arguments
+    exempt = ("experiments", "install_cell", "recorded_names", "full_runs")  # they take no arguments
+    lacking = sorted(n for n in SPECS if per.get(n, 0) == 0 and n not in exempt)
     assert not lacking, f"entries without a bad case: {lacking}"
     assert len(CASES) >= 500
 

@@ -99,7 +99,8 @@ def test_pages_in_browser(site, browser):
         md = ROOT / "chapters" / (path.stem + ".md")
         if md.exists() and "plt.show()" in md.read_text():
             n_img = page.evaluate("() => document.querySelectorAll('main img').length")
-            assert n_img >= md.read_text().count("plt.show()"), f"{path.name}: {n_img} image(s) for {md.read_text().count('plt.show()')} plt.show() calls"
+            n_show = md.read_text().count("plt.show()")
+            assert n_img >= n_show, f"{path.name}: {n_img} image(s) for {n_show} plt.show() calls"
         if md.exists() and md.read_text().lstrip().startswith("---\njupytext:"):
             hrefs = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href)")
             colab = [h for h in hrefs if "colab.research.google.com" in h]

@@ -44,13 +44,13 @@ def test_autograd_path_equals_closed_form(gen):
     V = torch.eye(3, dtype=f64)
     W0 = torch.randn(3, 3, 3, dtype=f64, generator=gen)
     a = vl.train(W0, loss_fn=lambda W: vl.relu_population_risk(W, V), lr=0.1, tol=1e-6, max_iter=300, progress=False)
-    b = vl.train(W0, loss_grad=lambda W: (vl.relu_population_risk(W, V), vl.relu_population_gradient(W, V)), lr=0.1, tol=1e-6, max_iter=300, progress=False)
+    b = vl.train(W0, loss_grad=lambda W: (vl.relu_population_risk(W, V), vl.relu_population_gradient(W, V)),
+                 lr=0.1, tol=1e-6, max_iter=300, progress=False)
     assert torch.equal(a.iterations, b.iterations)
     assert torch.allclose(a.params, b.params, atol=1e-10)
 
 
 def test_divergence_restart_halves_step(gen):
-    s = torch.tensor([1.0], dtype=f64)
     p0 = torch.full((2, 1), 1.0, dtype=f64)
     # lr 2.5 diverges on L = p^2/2 (|1 - lr| > 1); 1.25 converges after one halving.
     res = vl.train(p0, loss_grad=lambda p: (0.5 * (p * p).sum(-1), p), lr=2.5, tol=1e-9, max_iter=10_000,

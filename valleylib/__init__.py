@@ -147,5 +147,6 @@ __all__ = [
     # namespaces of the chapters
     "tables", "widgets",
     # reproductions
-    "reproduce", "experiments", "Report", "Check", "FWER_LEVEL", "compare_fractions", "fisher_exact", "holm_adjusted", "wilson_interval", "format_scorecard",
+    "reproduce", "experiments", "Report", "Check", "FWER_LEVEL", "compare_fractions", "fisher_exact", "holm_adjusted", "wilson_interval",
+    "format_scorecard",
 ]

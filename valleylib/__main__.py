@@ -37,7 +37,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("list", help="list the experiments")
     rep = sub.add_parser("reproduce", help="run an experiment, write NAME.json and figures, print the scorecard")
     rep.add_argument("name")
-    rep.add_argument("--budget", default=None, help=f"size: {', '.join(BUDGETS)} (default: $VALLEYLIB_BUDGET, else full on a GPU fast in float64, default otherwise)")
+    rep.add_argument("--budget", default=None,
+                     help=f"size: {', '.join(BUDGETS)} (default: $VALLEYLIB_BUDGET, else full on a GPU fast in float64, default otherwise)")
     rep.add_argument("--device", default=None, help="torch device, 'cpu' or 'cuda[:i]' (default: $VALLEYLIB_DEVICE, else cuda if available)")
     rep.add_argument("--out", default="results", help="output folder (default: results); finished parts are kept there for resuming")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")

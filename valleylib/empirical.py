@@ -290,7 +290,8 @@ def descent_path(W0, a0, x, y, *, activation: ActivationLike, steps: int = 20, s
        Move :math:`a` linearly to :math:`a_i + \\sum_j \\lambda_{ji} a_j` on :math:`S` and 0 off
        it: the function, hence the risk, is constant.
     2. *Re-aim.* The units off :math:`S` have zero output weight; move them in a straight line
-       to random directions, each chosen (among random draws) to add a new independent feature. The risk stays constant; afterwards the features span all ``r`` dimensions.
+       to random directions, each chosen (among random draws) to add a new independent feature.
+       The risk stays constant; afterwards the features span all ``r`` dimensions.
     3. *Convex.* With ``W`` fixed the risk is convex in ``a``; on the segment to the
        least-squares ``a*`` it is convex in ``t`` with its minimum at ``t = 1``, so it never increases.
 
@@ -308,7 +309,6 @@ def descent_path(W0, a0, x, y, *, activation: ActivationLike, steps: int = 20, s
     n, d = W0.shape
     Phi = sigma(x @ W0.T)
     # Greedy maximal independent set of columns (column-pivoted Gram-Schmidt).
-    scale = Phi.norm(dim=0).clamp_min(torch.finfo(Phi.dtype).tiny)
     tol = max(Phi.shape) * torch.finfo(Phi.dtype).eps * float(torch.linalg.matrix_norm(Phi, ord=2))
     S: list[int] = []
     for j in range(n):

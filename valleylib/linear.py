@@ -35,7 +35,8 @@ global minimum value is (Eckart–Young) :math:`f^\\star = c_0 + \\tfrac12\\sum_
 
 .. math::
 
-    W_2 = [U_{\\mathcal S}\\ 0]\\,K, \\qquad W_1 = K^{-1}\\begin{bmatrix}\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top\\\\ 0\\end{bmatrix} S^{-1/2}
+    W_2 = [U_{\\mathcal S}\\ 0]\\,K, \\qquad
+    W_1 = K^{-1}\\begin{bmatrix}\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top\\\\ 0\\end{bmatrix} S^{-1/2}
 
 is a critical point with product :math:`W_2W_1 = U_{\\mathcal S}\\mathrm{diag}(s_{\\mathcal S})V_{\\mathcal S}^\\top S^{-1/2}`
 and risk :math:`c_0 + \\tfrac12\\sum_{i\\notin\\mathcal S} s_i^2`. The map
@@ -199,7 +200,8 @@ def whiten(X, Y, *, rcond: float = 1e-10) -> Whitened:
 def global_minimum_value(X, Y, d1: int) -> float:
     """Eckart–Young value :math:`f^\\star = c_0 + \\tfrac12\\sum_{i>d_1} s_i^2` of the shallow problem.
 
-    >>> global_minimum_value(torch.eye(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64) * torch.tensor([[2.0], [1.0]], dtype=torch.float64), 1)
+    >>> X = torch.eye(2, dtype=torch.float64)
+    >>> global_minimum_value(X, X * torch.tensor([[2.0], [1.0]], dtype=torch.float64), 1)
     0.5
     """
     check_positive_int("d1", d1)

@@ -276,7 +276,6 @@ def run_protocol(
     relu_population_gradient(W0[:1], V)  # validates V against W0
     _check_tol_reachable("tol", tol, W0, V, "W0")
     R, dev = W0.shape[0], W0.device
-    tol2, thr2 = tol * tol, divergence_threshold * divergence_threshold
     identity = V.shape[0] == V.shape[1] and bool(torch.equal(V, torch.eye(V.shape[0], dtype=V.dtype, device=V.device)))
 
     newton = []

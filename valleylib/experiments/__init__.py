@@ -18,7 +18,6 @@ import torch
 
 from ..budget import BUDGETS, current_budget
 from ..device import check_device, default_device, describe_device
-from ..scorecard import Check
 from ..storage import jsonable, prepare_out_dir, save_figure, write_json
 from ..tables import Table, scorecard_table
 

@@ -193,7 +193,8 @@ def _bead_plane(task, res, grid: int, multiplier: float) -> dict:
     with torch.no_grad():
         Z = task.loss(pts).view(grid, grid)
     return {"x": x.tolist(), "y": y.tolist(), "off_plane": resid.tolist(), "grid_x": gx.tolist(), "grid_y": gy.tolist(),
-            "loss": Z.tolist(), "threshold": res.threshold, "acceptance": multiplier * res.threshold, "normalized_length": res.normalized_length, "beads": res.num_beads,
+            "loss": Z.tolist(), "threshold": res.threshold, "acceptance": multiplier * res.threshold,
+            "normalized_length": res.normalized_length, "beads": res.num_beads,
             "profile_t": res.profile_t[::5].tolist(), "profile": res.profile[::5].tolist()}
 
 
@@ -418,7 +419,8 @@ def scorecard(result: dict) -> list[Check]:
         a, b = sweep[0], sweep[-1]
         widths = check_true(
             "width sweep: normalized length at the widest student below that at the narrowest (Cor. 2.5 picture)",
-            "this book (Cor. 2.5 prediction)", f"{b['mean_normalized_length']:.3f} (n={b['width']}) vs {a['mean_normalized_length']:.3f} (n={a['width']})",
+            "this book (Cor. 2.5 prediction)",
+            f"{b['mean_normalized_length']:.3f} (n={b['width']}) vs {a['mean_normalized_length']:.3f} (n={a['width']})",
             b["mean_normalized_length"] < a["mean_normalized_length"])
         few_w = min(a["pairs"], b["pairs"])
         checks.append(widths if few_w >= MIN_PAIRS_FOR_TREND else undecided(widths, f"{few_w} pair(s) per width"))

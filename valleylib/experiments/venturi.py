@@ -227,7 +227,9 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
         L_star = function_space_minimum(x, y, "quadratic")
         # The straight segment from the start to the path's end point, for comparison.
         ts = torch.linspace(0, 1, 75, dtype=torch.float64)
-        straight = [float(empirical_risk((1 - t) * W0.to(device) + t * path["W"], (1 - t) * a0.to(device) + t * path["a"], x, y, activation="quadratic")) for t in ts]
+        straight = [float(empirical_risk((1 - t) * W0.to(device) + t * path["W"], (1 - t) * a0.to(device) + t * path["a"], x, y,
+                                         activation="quadratic"))
+                    for t in ts]
         return {
             "activation": "quadratic", "n": d, "width": n, "dim_star": dim_star, "global_minimum": L_star,
             "t": path["t"], "risk": path["risk"], "rank_before": path["rank_before"], "rank_after": path["rank_after"],
@@ -281,11 +283,13 @@ def negative_example(cfg: Config, gen: torch.Generator, device, progress=None, *
     # GD from the bad point, slightly perturbed.
     noise = 1e-2 * torch.randn(cfg.neg_runs, nn_, dn + 1, generator=gen, dtype=torch.float64).to(device)
     start_bad = pack(Wb, ab).unsqueeze(0) + noise
-    gd_bad = train(start_bad, loss_fn=risk_fn, method="gd", lr=0.05, tol=1e-8, max_iter=cfg.neg_iters, progress=progress, desc="valley: from the bad point")
+    gd_bad = train(start_bad, loss_fn=risk_fn, method="gd", lr=0.05, tol=1e-8, max_iter=cfg.neg_iters, progress=progress,
+                   desc="valley: from the bad point")
     # GD from random starts.
     Wr = torch.randn(cfg.neg_runs, nn_, dn, generator=gen, dtype=torch.float64) / math.sqrt(dn)
     ar = torch.randn(cfg.neg_runs, nn_, generator=gen, dtype=torch.float64)
-    gd_rand = train(pack(Wr, ar).to(device), loss_fn=risk_fn, method="gd", lr=0.05, tol=1e-8, max_iter=cfg.neg_iters, progress=progress, desc="valley: random starts")
+    gd_rand = train(pack(Wr, ar).to(device), loss_fn=risk_fn, method="gd", lr=0.05, tol=1e-8, max_iter=cfg.neg_iters, progress=progress,
+                    desc="valley: random starts")
     rand_loss = torch.where(torch.isfinite(gd_rand.loss), gd_rand.loss, torch.full_like(gd_rand.loss, float("inf")))
     best = int(torch.argmin(rand_loss))
     good_risk = float(risk(Wg, ag, al, be))
@@ -339,21 +343,26 @@ def scorecard(result: dict) -> list[Check]:
     checks.append(check_true("the numerical rank of ReLU, tanh, sigmoid, erf keeps growing with the feature-matrix size",
                              "Venturi et al. (abstract: infinite intrinsic dimension)", grows, all(grows.values())))
     sweep = result["overparam_sweep"]
-    at_or_above = [(k, r["width"], r["success_fraction"]) for k, ds in sweep["datasets"].items() for r in ds["rows"] if r["width"] >= sweep["dim_star"]]
+    at_or_above = [(k, r["width"], r["success_fraction"])
+                   for k, ds in sweep["datasets"].items() for r in ds["rows"] if r["width"] >= sweep["dim_star"]]
     worst = min(s for _, _, s in at_or_above)
     checks.append(check_close("success fraction at every width >= dim* (quadratic), every data set", "Venturi et al. (abstract) via our proof",
                               1.0, worst, 0.0))
     p = result["descent_path"]
     rk = p["risk"]
     mono = all(b <= a + 1e-9 * max(1.0, abs(a)) for a, b in zip(rk, rk[1:]))
-    checks.append(check_true("the constructive path is non-increasing", "this book (our proof)", f"max rise {max(b - a for a, b in zip(rk, rk[1:])):.2e}", mono))
-    checks.append(check_close("the constructive path ends at the function-space minimum", "this book", p["global_minimum"], rk[-1], 1e-8 * max(1.0, p["global_minimum"])))
+    checks.append(check_true("the constructive path is non-increasing", "this book (our proof)",
+                             f"max rise {max(b - a for a, b in zip(rk, rk[1:])):.2e}", mono))
+    checks.append(check_close("the constructive path ends at the function-space minimum", "this book", p["global_minimum"], rk[-1],
+                              1e-8 * max(1.0, p["global_minimum"])))
     e = result["empirical"]["path"]["risk"]
     checks.append(check_true("ReLU, width = N samples: the constructive path is non-increasing and ends at risk 0", "this book (our proof)",
                              e[-1], all(b <= a + 1e-9 for a, b in zip(e, e[1:])) and e[-1] < 1e-10))
     neg = result["negative_example"]
-    checks.append(check_close("bad point risk = beta^2/8 (closed form)", "this book", neg["bad_point_risk_closed_form"], neg["bad_point_risk"], 1e-12))
-    checks.append(check_close("good point risk = alpha^2/8 (closed form)", "this book", neg["good_point_risk_closed_form"], neg["good_point_risk"], 1e-12))
+    checks.append(check_close("bad point risk = beta^2/8 (closed form)", "this book",
+                              neg["bad_point_risk_closed_form"], neg["bad_point_risk"], 1e-12))
+    checks.append(check_close("good point risk = alpha^2/8 (closed form)", "this book",
+                              neg["good_point_risk_closed_form"], neg["good_point_risk"], 1e-12))
     # The next two follow from the proposition, so they test the code (the risk, its gradient, the path
     # finders), not the mathematics: a risk that drops the ReLU on the last coordinate fails both
     # (tests/test_scorecards_fail.py runs it).

@@ -128,7 +128,6 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     result["seconds"]["critical"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    P = d1 * d0 + d2 * d1
     gd = []
     for name, s1, s2 in cfg.families:
         th0 = torch.cat([torch.randn(cfg.runs, d1 * d0, dtype=torch.float64, generator=gen) * s1,

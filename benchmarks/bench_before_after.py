@@ -25,6 +25,7 @@ def _load(root: str):
 
 
 def main() -> None:
+    """Time the protocol of ``--before`` and of this checkout against the numpy peer, per k, best of ``--reps``; record the rows."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", required=True)
     p.add_argument("--ks", type=int, nargs="+", default=[8, 10, 14])

@@ -31,6 +31,7 @@ def _sync(dev: torch.device) -> None:
 
 
 def main() -> None:
+    """Train level-``L0`` end points, join them pairwise with sequential and batched DSS, check both agree, and print the times."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=("quadratic", "teacher"), default="quadratic")
     parser.add_argument("--device", default=None)

@@ -31,6 +31,7 @@ from valleylib.safran_shamir import TOL, run_protocol, teacher_identity, xavier_
 
 
 def bench(k: int, batched_runs: int, numpy_runs: int, seed: int = 0) -> dict:
+    """Per-run milliseconds at k = n = ``k``: the numpy peer on ``numpy_runs`` starts, our GD, GD+Newton and decided runs on ``batched_runs``."""
     gen = torch.Generator().manual_seed(seed + k)
     V = teacher_identity(k, device="cpu")
     W0 = xavier_init(batched_runs, k, k, generator=gen)
@@ -73,6 +74,7 @@ def bench(k: int, batched_runs: int, numpy_runs: int, seed: int = 0) -> dict:
 
 
 def main() -> None:
+    """Run :func:`bench` for every ``--ks`` (one thread) and record the rows in ``benchmarks/results/NAME.json``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ks", type=int, nargs="+", default=[8, 10, 14])
     p.add_argument("--batched-runs", type=int, default=200)

@@ -70,6 +70,7 @@ def _estimate(row: dict, cfg) -> None:
 
 
 def sample_row(cfg, k: int, n: int, m: int) -> dict:
+    """Run ``m`` of row ``(k, n)``'s full-budget starts and estimate the whole row's time (``T = c0 I_max + c1 1000 mean(I_j) + 1000 e``)."""
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + n)
     W0 = xavier_init(cfg.runs, n, k, generator=gen)[:m]
     V = teacher_identity(k)
@@ -97,6 +98,7 @@ def _check_line(c: dict, per_row: list) -> str:
 
 
 def main() -> None:
+    """Time ``--check-rows`` in full, sample rows (or reload them with ``--recompute``), interpolate the others in k, record the estimate."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=8)
     p.add_argument("--check-rows", type=lambda r: tuple(tuple(int(x) for x in q.split(",")) for q in r.split(";")),

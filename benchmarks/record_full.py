@@ -26,6 +26,7 @@ from valleylib.full_runs import record_full_run  # noqa: E402
 
 
 def machine(device: str, workers: int) -> str:
+    """One line naming where the run happened: the GPU, or the CPU cores, processes and threads (with the torch version)."""
     if device.startswith("cuda"):
         return f"{torch.cuda.get_device_name(0)} GPU, torch {torch.__version__}"
     return (f"{os.cpu_count()}-core CPU ({platform.machine()}), {workers} process(es) of "
@@ -33,6 +34,7 @@ def machine(device: str, workers: int) -> str:
 
 
 def main() -> None:
+    """Reproduce NAME at the ``full`` budget (resuming from ``--out``) and record it with its wall time and machine."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("name")
     p.add_argument("--out", required=True, help="folder for the run's parts (resumable)")

@@ -23,6 +23,7 @@ FACTOR, SPHINX_SECONDS = 3, 600
 
 
 def limit(budget: str, results: Path = ROOT / "benchmarks" / "results") -> int | None:
+    """Watchdog seconds for ``budget``: ``FACTOR x`` the recorded chapter times ``+ SPHINX_SECONDS``; None when none are recorded."""
     path = results / f"chapter-times-{budget}.json"
     if not path.exists():
         return None
@@ -31,6 +32,7 @@ def limit(budget: str, results: Path = ROOT / "benchmarks" / "results") -> int |
 
 
 def main(argv: list[str]) -> int:
+    """Print the limit for ``argv[1]`` (default: the budget in force), or nothing when no chapter times are recorded."""
     if len(argv) > 1:
         budget = argv[1]
     else:

@@ -49,10 +49,12 @@ RTOL, ATOL = 1e-8, 1e-10
 
 
 def log(msg: str) -> None:
+    """Print ``msg`` at once (flushed), so that a long check shows its progress."""
     print(msg, flush=True)
 
 
 def run_tests(device: str, paths: list[str]) -> dict:
+    """Run pytest on ``paths`` with the tests' device set to ``device`` (smoke budget); returns the outcome line, seconds and pass flag."""
     env = dict(os.environ, VALLEYLIB_TEST_DEVICES=device, VALLEYLIB_DEVICE=device,
                VALLEYLIB_BUDGET="smoke", VALLEYLIB_PROGRESS="0", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not site and not colab",
@@ -68,6 +70,7 @@ def run_tests(device: str, paths: list[str]) -> dict:
 
 
 def run_chapters(device: str, budget: str, only: list[str] | None) -> dict:
+    """Execute every chapter notebook (or those in ``only``) on ``device`` at ``budget``; per chapter its seconds and outcome."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -93,6 +96,7 @@ def run_chapters(device: str, budget: str, only: list[str] | None) -> dict:
 
 
 def reproduce(name: str, budget: str, device: str, out_dir: Path) -> dict:
+    """Run ``python -m valleylib reproduce NAME`` on ``device`` at ``budget`` into ``out_dir``; returns its seconds, verdict and scorecard."""
     env = dict(os.environ, VALLEYLIB_DEVICE=device, VALLEYLIB_PROGRESS="0", PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "valleylib", "reproduce", name, "--budget", budget,
@@ -110,6 +114,7 @@ def reproduce(name: str, budget: str, device: str, out_dir: Path) -> dict:
 
 
 def run_experiments(device: str, budget: str, only: list[str] | None, tmp: Path) -> dict:
+    """Run every reproduction (or those in ``only``) on ``device`` at ``budget`` with :func:`reproduce`, by name."""
     out = {}
     for name in sorted(vl.experiments()):
         if only is not None and name not in only:
@@ -186,6 +191,7 @@ def same_input_suite(device: torch.device) -> dict:
 
 
 def compare_same_inputs(device: torch.device) -> dict:
+    """Run :func:`same_input_suite` on the CPU and on ``device``: every number within ``RTOL``/``ATOL``, every label equal."""
     cpu, dev = same_input_suite(torch.device("cpu")), same_input_suite(device)
     rows, agree = {}, True
     for key in cpu:
@@ -207,6 +213,7 @@ def compare_same_inputs(device: torch.device) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the four parts of the check (tests, chapters, reproductions, CPU against the device) and write the JSON record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="CPU mode: check the script, not a GPU")
     parser.add_argument("--budget", choices=["smoke", "default", "full"],

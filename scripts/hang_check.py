@@ -64,6 +64,7 @@ def _busy(stop) -> None:  # one core's worth of load
 
 
 def notebook(chapter: str | None, updates: int = 0, cells: int = 0) -> tuple[nbformat.NotebookNode, Path]:
+    """The notebook to execute and its folder: ``chapter``'s twin, or one with the explorers (plus ``updates`` and ``cells`` stress cells)."""
     if chapter:
         path = ROOT / "chapters" / f"{chapter}.ipynb"
         return nbformat.read(path, as_version=4), path.parent
@@ -101,6 +102,7 @@ def _count_sends(original):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Execute the notebook ``--times`` times under ``--load`` busy processes and report how many executions hung."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=20)
     parser.add_argument("--timeout", type=int, default=60, help="per-cell timeout in seconds")

@@ -28,6 +28,7 @@ def notebooks() -> list[Path]:
 
 
 def fix_md(path: Path, cell: str) -> bool:
+    """Replace the first code cell of chapter source ``path`` by ``cell``; True when the file changed."""
     text = path.read_text()
     new = FIRST_CELL.sub(lambda m: m.group(1) + cell + m.group(3), text, count=1)
     path.write_text(new)
@@ -35,6 +36,7 @@ def fix_md(path: Path, cell: str) -> bool:
 
 
 def fix_ipynb(path: Path, cell: str) -> bool:
+    """Replace the first code cell of notebook ``path`` by ``cell``; True when the file changed."""
     nb = json.loads(path.read_text())
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
     lines = cell.splitlines(keepends=True)
@@ -46,6 +48,7 @@ def fix_ipynb(path: Path, cell: str) -> bool:
 
 
 def main() -> int:
+    """Write the install cell into every chapter and its twin, or with ``--check`` exit 1 naming the chapters that differ."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report chapters that differ")
     args = parser.parse_args()

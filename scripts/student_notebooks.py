@@ -72,6 +72,7 @@ def strip_solutions(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, i
 
 
 def main(argv: list[str]) -> int:
+    """Write the student edition of every lesson notebook into ``argv[1]`` (default ``_build/student``)."""
     out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "student"
     out_dir.mkdir(parents=True, exist_ok=True)
     total = 0

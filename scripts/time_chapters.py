@@ -24,6 +24,7 @@ NOT_CHAPTERS = {"status", "course_guide"}
 
 
 def main() -> int:
+    """Execute each chapter notebook at ``--budget`` in a fresh kernel and record its wall time in ``chapter-times-BUDGET.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", default="default", choices=["smoke", "default", "full"])
     parser.add_argument("--only", nargs="*", help="chapter stems to time (default: all)")

@@ -32,6 +32,7 @@ def _fail(message: str) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``python -m valleylib``: ``list`` the experiments or ``reproduce`` one; returns the exit code."""
     parser = _Parser(prog=PROG, description="Reproductions of the spurious-valleys book.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the experiments")

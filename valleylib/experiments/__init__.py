@@ -113,6 +113,7 @@ def experiments() -> dict[str, Experiment]:
 
 
 def get_experiment(name: str) -> Experiment:
+    """The registered experiment called ``name`` (``ValueError`` naming the known ones otherwise)."""
     registry = experiments()
     if name not in registry:
         raise ValueError(f"name={name!r}: no such experiment; expected one of {', '.join(registry)}")

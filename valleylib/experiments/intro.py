@@ -48,6 +48,8 @@ def quadrant_risk(w1: float, w2: float) -> float:
 
 @dataclass(frozen=True)
 class Config:
+    """Sizes of one budget: grid ``resolution`` on :math:`[-2, 2]^2`, sublevel ``levels``, Monte Carlo ``mc_samples``, ``seed``."""
+
     resolution: int  # grid points per axis on [-2, 2]
     levels: tuple[float, ...]  # avoid exactly 1/4: the flat segment has measure zero and a grid cannot resolve it
     mc_samples: int
@@ -91,6 +93,7 @@ def ring_minimum(risk, centre, radius: float = 1e-3, points: int = 72) -> float:
 
 
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
+    """The risk on the grid and its sublevel components, and at the five points by closed form, quadrant formula and Monte Carlo."""
     dt = torch.float64
     xs = torch.linspace(-2, 2, config.resolution, dtype=dt, device=device)
     F = grid_evaluate(risk_of_points, xs, xs)
@@ -116,6 +119,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
 
 
 def scorecard(result: dict) -> list:
+    """Closed form against the quadrant formula and Monte Carlo, the flat segment, and no spurious sublevel component."""
     cf, qf = result["points"]["closed_form"], result["points"]["quadrant_formula"]
     mc, se = result["points"]["monte_carlo"], result["points"]["monte_carlo_stderr"]
     below = [c["components"] for c in result["components"] if c["level"] < 0.25]
@@ -152,6 +156,7 @@ def scorecard(result: dict) -> list:
 
 
 def figures(result: dict) -> dict:
+    """``{"landscape": ...}``: the risk on the grid with its level sets 0.1, 1/4, 0.3 and the global minima marked."""
     from ..plotting import landscape_figure
 
     xs = result["grid"]["xs"]

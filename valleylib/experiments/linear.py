@@ -55,6 +55,8 @@ GD_REL_TOL = 1e-6
 
 @dataclass(frozen=True)
 class Config:
+    """Sizes of one budget: enumeration shapes and seeds, the gradient-descent instance, orbit, escape and deep-network settings."""
+
     shapes: tuple  # (d0, d1, d2, N) instances for the enumeration
     seeds: int  # random instances per shape
     gd_shape: tuple = (5, 3, 4, 40)  # (d0, d1, d2, N) for gradient descent
@@ -159,6 +161,7 @@ def naive_path(X, Y, start, end, V) -> callable:
 
 
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
+    """All parts (critical points, gradient descent, orbit, escapes, deep network, paths); keys in the module docstring."""
     gen = torch.Generator().manual_seed(config.seed)
     dt = torch.float64
 
@@ -402,6 +405,7 @@ def scorecard(result: dict) -> list:
 
 
 def figures(result: dict) -> dict:
+    """``loss_curves`` (:math:`f - f^\\star` against iterations), ``orbit`` (curvature and our bound against ``c``) and ``escape``."""
     import matplotlib.pyplot as plt
 
     gd, orb, esc = result["gd"], result["orbit"], result["escape"]

@@ -237,6 +237,7 @@ def _nonincreasing(fracs, runs, level: float = FWER_LEVEL) -> tuple[bool, float]
 
 
 def scorecard(result: dict) -> list:
+    """Random-features rates, the width sweep, certified random starts, and the Safran-Shamir rows as checks that can fail."""
     checks: list[Check] = []
     for act, per_d in result["random_features"].items():
         for d, c in per_d.items():
@@ -310,6 +311,7 @@ def _safran_shamir_row(row: dict) -> Check:
 
 
 def figures(result: dict) -> dict:
+    """``{"overview": ...}``: :func:`valleylib.plotting.low_risk_figure` of the result."""
     from ..plotting import low_risk_figure
 
     return {"overview": low_risk_figure(result)}

@@ -160,6 +160,7 @@ def _train_masked(p0, x, y, activation, *, iters, lr, progress, desc):
 
 
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
+    """All four parts (keys in the module docstring); with ``out_dir`` each finished part is kept in ``out_dir/venturi-parts/``."""
     cfg = config
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     # with out_dir, each finished part is kept in out_dir/venturi-parts/ for resuming
@@ -332,6 +333,7 @@ def negative_example(cfg: Config, gen: torch.Generator, device, progress=None, *
 
 
 def scorecard(result: dict) -> list[Check]:
+    """Exact against numerical :math:`\\dim^*`, the over-parametrised sweep, the descent paths and the negative example, as checks."""
     checks: list[Check] = []
     table = result["intrinsic_dimension"]
     mism = [r for r in table if r["exact"] != r["estimated"]]
@@ -389,6 +391,7 @@ def scorecard(result: dict) -> list[Check]:
 
 
 def figures(result: dict) -> dict:
+    """``rank_growth``, ``sweep``, ``descent_path`` and ``negative_paths`` figures."""
     import matplotlib.pyplot as plt
 
     figs = {}

@@ -51,6 +51,8 @@ MIN_RUNS_FOR_SPEED = 10
 
 @dataclass(frozen=True)
 class Config:
+    """Sizes of one budget: the instance (``shape``, ``singular_values``, ``noise``), the values ``mus``, start ``families``, runs and steps."""
+
     seed: int = 0
     shape: tuple = (5, 3, 4, 40)  # (d0, d1, d2, N)
     singular_values: tuple = (2.0, 1.2, 0.7, 0.3)
@@ -86,6 +88,7 @@ def _median_inf(its: torch.Tensor) -> float:
 
 
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
+    """Critical points of :math:`g` per :math:`\\mu` and gradient descent on :math:`f` and :math:`g` per start family (keys: module docstring)."""
     cfg = config
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(cfg.seed)

@@ -51,12 +51,12 @@ def install_cell() -> str:
     return (
         "try:\n"
         "    import valleylib\n"
-        "except ImportError:  # e.g. on Colab: install the book's library (torch is already there)\n"
+        "except ImportError:  # e.g. on Colab: install the book's library (torch is there)\n"
         "    import os\n"
-        f'    source = os.environ.get("{INSTALL_SOURCE_ENV}",  # a clone or a wheel, for testing\n'
+        f'    source = os.environ.get("{INSTALL_SOURCE_ENV}",  # a clone or wheel, for tests\n'
         f'                            "git+{REPOSITORY_URL}")\n'
         '    %pip install -q "$source"\n'
-        "    import valleylib"
+        "    import valleylib  # noqa: F401 (checks that the install worked)"
     )
 
 

@@ -13,7 +13,7 @@ ifdef BUDGET
 export VALLEYLIB_BUDGET := $(BUDGET)
 endif
 
-.PHONY: book test colab-test gpu-check install vendor twins chromium student pdf tex clean
+.PHONY: book test lint colab-test gpu-check install vendor twins chromium student pdf tex clean
 
 install: $(VENV)/.installed
 
@@ -53,7 +53,17 @@ book: install vendor
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install vendor chromium
+# Lint first (seconds): the library, tests, benchmarks and scripts with [tool.ruff] of pyproject.toml;
+# the chapter twins with the chapters' own rules (88 columns, as tests/test_chapter_style.py asks;
+# E741/E731 as in pyproject.toml; E402: a later cell may import what its section needs).
+RUFF          := $(VENV)/bin/ruff
+CHAPTER_RUFF  := --select E,F,W --ignore E741,E731,E402 --line-length 88
+
+lint: install
+	$(RUFF) check valleylib tests benchmarks scripts
+	$(RUFF) check $(CHAPTER_RUFF) chapters/*.ipynb
+
+test: install lint vendor chromium
 	VALLEYLIB_BUDGET=smoke VALLEYLIB_PROGRESS=0 $(PY) -m pytest -n 2 --dist loadfile --durations=15 -m "not colab" \
 	  --nbval-lax -p no:cacheprovider --doctest-modules tests valleylib chapters
 

@@ -41,13 +41,14 @@ def main() -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--wall-seconds", type=float, default=None,
                    help="wall time of the process that computed the parts already in --out")
+    p.add_argument("--note", action="append", default=[], help="a line for the record's summary")
     args = p.parse_args()
     workers = int(os.environ.get("VALLEYLIB_WORKERS", "1"))
     t = time.perf_counter()
     report = reproduce(args.name, "full", device=args.device, out=args.out)
     wall = time.perf_counter() - t
     reused = report.result.get("rows_reused", 0) if isinstance(report.result, dict) else 0
-    notes = []
+    notes = list(args.note)
     if args.wall_seconds is not None:
         notes.append(f"wall time measured for the process that computed the parts ({reused} "
                      f"reused here, recording took {wall:.0f} s)")

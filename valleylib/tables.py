@@ -310,7 +310,8 @@ def safran_shamir_runs(report: Any) -> Table:
     """Per row of the Safran–Shamir protocol: iterations, runs decided early or stopped by the cap,
     time, the distinct spurious risks found and the smallest Hessian eigenvalue among them."""
     def lam(r: dict) -> Any:
-        vals = [f["lambda_min"] for f in r.get("families", []) if f["lambda_min"] == f["lambda_min"]]
+        vals = [v for f in r.get("families", []) for v in [f["lambda_min"]]
+                if isinstance(v, (int, float)) and v == v]  # a stored NaN is the string "nan"
         return min(vals) if vals else None
 
     out = [(r["k"], r["n"], float(r["iterations_median"]), r.get("decided", 0), r["hit_cap"],

@@ -475,6 +475,9 @@ spec("recorded", vl.recorded, {"name": "chapter-times-smoke"},
 spec("full_runs", vl.full_runs, {})
 spec("full_run", vl.full_run, {"name": "safran-shamir"},
      bad=[("empty", {"name": ""}, "name"), ("not str", {"name": 1}, "name")])
+spec("full_run_table", vl.full_run_table, {"name": "intro"},
+     bad=[("empty", {"name": ""}, "name"), ("not str", {"name": 1}, "name"),
+          ("live not a report", {"live": 3}, "live")])
 spec("wilson_interval", vl.wilson_interval, {"successes": 3, "trials": 10},
      bad=[("successes > trials", {"successes": 11}, "successes"), ("trials 0", {"trials": 0}, "trials"),
           ("negative", {"successes": -1}, "successes"), ("z nan", {"z": NAN}, "z")])

@@ -82,3 +82,24 @@ def test_result_tables_from_result_dicts():
     cp = vl.tables.critical_points([(0,), (1,)], [0.1, 0.2], [1e-12, 1e-13], [0.5, -0.1], [0.0, -0.05],
                                    ["global minimum", "strict saddle"])
     assert cp.rows[0][4] is None and cp.cell(1, 4) == "-0.0500"
+
+
+def test_safran_shamir_fractions_shows_each_rows_verdicts_and_marks_inferred_zeros():
+    from valleylib.experiments.safran_shamir import INFERRED_ZERO
+    from valleylib.full_runs import full_run
+
+    run = full_run("safran-shamir")
+    if run is None:
+        pytest.skip("no full Safran-Shamir run recorded in this checkout")
+    rep = run.report()
+    t = vl.tables.safran_shamir_fractions(rep)
+    by_claim = {c.claim: c for c in rep.scorecard if c.claim.startswith("fraction")}
+    assert len(t.rows) == len(rep.result["rows"])
+    for row in t.rows:
+        k, n = row[0], row[1]
+        assert (row[4] == "0*") == ((k, n) in INFERRED_ZERO)
+        mine = [c for claim, c in by_claim.items() if f"k={k} n={n} " in claim and "all runs" in claim]
+        assert str(row[6]) == (str(vl.tables.mark(mine[0].passed)) if mine else "None"), (k, n)
+    assert "inferred by us" in t.notes
+    assert any(str(r[-1]) == "FAIL" for r in t.rows) == any(
+        c.passed is False for c in by_claim.values() if "certified" in c.claim)

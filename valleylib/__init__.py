@@ -26,7 +26,7 @@ from .empirical import (
     success_fraction,
 )
 from .experiments import Report, experiments, reproduce
-from .full_runs import FullRun, full_run, full_runs
+from .full_runs import FullRun, full_run, full_run_table, full_runs
 from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
 from .info import session_info
 from .intrinsic import FeatureSpectrum, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
@@ -113,7 +113,7 @@ __all__ = [
     "default_device", "describe_device", "set_cpu_threads", "BUDGETS", "by_budget", "current_budget", "session_info",
     # the book: its address, the install cell, recorded measurements, chapter sources
     "REPOSITORY_URL", "install_cell", "colab_url", "recorded", "recorded_names", "chapter_source",
-    "FullRun", "full_run", "full_runs",
+    "FullRun", "full_run", "full_run_table", "full_runs",
     # models
     "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer", "deep_linear", "deep_linear_product",
     # population risk

@@ -22,14 +22,15 @@ import hashlib
 import json
 import os
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
-__all__ = ["FullRun", "full_run", "full_runs", "fingerprint", "code_hash", "record_full_run",
-           "PREFIX"]
+__all__ = ["FullRun", "full_run", "full_runs", "full_run_table", "fingerprint", "probe",
+           "code_hash", "record_full_run", "PREFIX"]
 
 #: Record names of full runs: ``PREFIX + experiment name``.
 PREFIX = "full-"
@@ -45,10 +46,27 @@ def code_hash() -> str:
     return h.hexdigest()
 
 
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def _rounded_text(text: str) -> str:
+    """``text`` with every number in it rounded to 3 significant digits, and below ``1e-6`` in
+    size to 0: a scorecard's measured strings print rounding noise (``"risk error 8.9e-16"``) and
+    iteration counts that may differ in the last digit between CPUs."""
+    def one(m: re.Match) -> str:
+        x = float(m.group(0))
+        return "0" if abs(x) < 1e-6 else f"{x:.3g}"
+
+    return _NUMBER.sub(one, text)
+
+
 def _rounded(x: Any, digits: int = 4) -> Any:
     """``x`` with every float rounded to ``digits`` significant digits, and below ``1e-9`` in size
-    to 0 (rounding noise, e.g. the error of a closed form), containers recursively."""
-    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
+    to 0 (rounding noise, e.g. the error of a closed form), numbers inside strings as in
+    :func:`_rounded_text`, containers recursively."""
+    if isinstance(x, str):
+        return _rounded_text(x)
+    if isinstance(x, bool) or x is None or isinstance(x, int):
         return x
     if isinstance(x, float):
         if x != x or abs(x) == float("inf"):
@@ -73,15 +91,23 @@ def _scorecard_probe(name: str) -> dict:
                        for c in rep.scorecard]}
 
 
-def fingerprint(name: str) -> str:
-    """SHA-256 of experiment ``name``'s probe (see the module docstring): its own
+def probe(name: str) -> Any:
+    """What experiment ``name``'s probe computes (see the module docstring), JSON-ready: its own
     (``Experiment.probe``), or else its ``smoke`` scorecard; seconds to a minute on a CPU."""
     from .experiments import get_experiment
     from .storage import jsonable
 
     exp = get_experiment(name)
-    summary = jsonable(exp.probe() if exp.probe is not None else _scorecard_probe(name))
+    return jsonable(exp.probe() if exp.probe is not None else _scorecard_probe(name))
+
+
+def _digest(summary: Any) -> str:
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
+def fingerprint(name: str) -> str:
+    """SHA-256 of :func:`probe` ``(name)`` (keys sorted), the code fingerprint of a record."""
+    return _digest(probe(name))
 
 
 @dataclass(frozen=True)
@@ -148,6 +174,74 @@ def full_runs() -> list[FullRun]:
             for r in [full_run(n[len(PREFIX):])] if r is not None]
 
 
+def _match_claims(full: list, live: list) -> list[tuple[Any, Any]]:
+    """Pairs ``(full check, live check)`` (``None`` where one side lacks it): the same claim, or
+    else the same claim up to its numbers (``"7 shapes"`` / ``"2 shapes"``) where that is unique
+    on both sides; full checks first, in order, then the live run's unmatched ones."""
+    def key(c: Any) -> str:
+        return _NUMBER.sub("#", c.claim)
+
+    exact = {c.claim: c for c in live}
+    pairs: list[list[Any]] = [[f, exact.get(f.claim)] for f in full]
+    used = {id(m) for _, m in pairs if m is not None}
+    rest = [m for m in live if id(m) not in used]
+    alone = [p for p in pairs if p[1] is None]
+    for p in alone:
+        same = [m for m in rest if key(m) == key(p[0])]
+        if len(same) == 1 and sum(key(q[0]) == key(p[0]) for q in alone) == 1:
+            p[1] = same[0]
+            rest.remove(same[0])
+    return [(f, m) for f, m in pairs] + [(None, m) for m in rest]
+
+
+def full_run_table(name: str, live: Any = None) -> Any:
+    """The recorded full run of experiment ``name`` beside a live run, for a chapter's page.
+
+    Prints :meth:`FullRun.describe` and whether the record is current, and returns a
+    :class:`~valleylib.tables.Table` with one row per check (matched by its claim): the published
+    value, the live run's measurement and verdict (when ``live``, a
+    :class:`~valleylib.experiments.Report` of ``name``, is given), and the full run's, its scorecard
+    recomputed from the stored result by today's code. Returns ``None``, after saying so and how
+    to record one, when no full run of ``name`` is recorded.
+    """
+    from .book import MISSING_RECORD
+    from .experiments import Report
+    from .tables import Column, Table, mark
+
+    if live is not None and not (isinstance(live, Report) and live.name == name):
+        raise TypeError(f"live: expected None or a Report of {name!r}, got "
+                        f"{getattr(live, 'name', type(live).__name__)!r}")
+    run = full_run(name)
+    if run is None:
+        print(f"No full run of {name} is recorded {MISSING_RECORD}: record one with "
+              f"`python benchmarks/record_full.py {name} --out benchmarks/results`.")
+        return None
+    current = run.is_current()
+    print(run.describe())
+    print("Today's code computes the recorded probe: "
+          + ("yes (the record is current)." if current else "NO: the record is stale (rerun it)."))
+    full = run.report().scorecard
+    pairs = _match_claims(full, live.scorecard if live is not None else [])
+    rows = []
+    for f, m in pairs:
+        claim = (f or m).claim
+        published = (f or m).published
+        row = [claim, published]
+        if live is not None:
+            row += [m.measured if m else None, mark(m.passed) if m else None]
+        row += [f.measured if f else None, mark(f.passed) if f else None]
+        rows.append(row)
+    cols = [Column("claim", align="left"), Column("published", align="right")]
+    if live is not None:
+        cols += [Column(f"{live.budget}: measured", align="right"), Column("verdict", align="left")]
+    cols += [Column("full: measured", align="right"), Column("verdict", align="left")]
+    fails = sum(c.passed is False for c in full)
+    undecided = sum(c.passed is None for c in full)
+    return Table(cols, rows, title=f"{name}: the recorded full run" + (" beside this live run" if live is not None else ""),
+                 notes=f"full run: {len(full)} checks, {fails} failed, {undecided} n/a"
+                       + ("" if current else " (STALE record)"))
+
+
 def record_full_run(report: Any, *, seconds: float, machine: str, folder: Path,
                     notes: tuple[str, ...] = ()) -> Path:
     """Write ``report`` (a full-budget :class:`~valleylib.experiments.Report` or its dict) as the
@@ -165,7 +259,9 @@ def record_full_run(report: Any, *, seconds: float, machine: str, folder: Path,
     summary = [f"{name} at the full budget: {seconds / 60:.1f} min wall time on {machine}",
                f"{len(rep['scorecard'])} checks, {fails} failed (scorecard at recording time)",
                *notes]
-    data = {"report": rep, "seconds": float(seconds), "fingerprint": fingerprint(name),
+    summary_probe = probe(name)
+    data = {"report": rep, "seconds": float(seconds), "fingerprint": _digest(summary_probe),
+            "probe": summary_probe,
             "code_hash": code_hash(), "python": platform.python_version(),
             "torch": torch.__version__, "cpu_count": os.cpu_count()}
     return write_json(Path(folder) / f"{PREFIX}{name}.json", {

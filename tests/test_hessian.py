@@ -103,3 +103,35 @@ def test_bad_inputs_raise_helpfully():
         smallest_eigenvalues(torch.eye(3, dtype=DT), 5)
     with pytest.raises(ValueError, match="chunk"):
         hessian_min_eigenvalue(torch.ones(2, 3, dtype=DT), V, chunk=0)
+
+
+def test_autodiff_hessian_matches_closed_forms_and_a_loop_of_single_runs():
+    from valleylib.hessian import autodiff_hessian
+
+    gen = torch.Generator().manual_seed(11)
+    A = torch.randn(4, 6, 6, dtype=torch.float64, generator=gen)
+    A = A + A.transpose(-1, -2)
+    theta = torch.randn(4, 2, 3, dtype=torch.float64, generator=gen)
+
+    def shared(t):  # 1/2 x'Ax has Hessian A at every point
+        x = t.reshape(6)
+        return 0.5 * x @ A[0] @ x
+
+    H = autodiff_hessian(shared, theta, chunk=3)  # two chunks
+    assert H.shape == (4, 6, 6) and H.dtype == torch.float64
+    torch.testing.assert_close(H, A[0].expand(4, 6, 6), rtol=0, atol=1e-12)
+
+    def cubic(t):
+        return (t**3).sum() + t[0, 0] * t[1, 2]
+
+    H = autodiff_hessian(cubic, theta)
+    ref = torch.stack([torch.autograd.functional.hessian(lambda x: cubic(x.reshape(2, 3)), th.reshape(6))
+                       for th in theta])
+    torch.testing.assert_close(H, ref, rtol=1e-12, atol=1e-12)
+    assert autodiff_hessian(cubic, theta[:0]).shape == (0, 6, 6)
+    with pytest.raises(ValueError, match="theta"):
+        autodiff_hessian(cubic, theta[0, 0])
+    with pytest.raises(ValueError, match="theta"):
+        autodiff_hessian(cubic, torch.full((2, 2, 3), float("nan"), dtype=torch.float64))
+    with pytest.raises(TypeError, match="fn"):
+        autodiff_hessian(3, theta)

@@ -1,4 +1,6 @@
-"""Exact Hessian of the Gaussian ReLU population risk, and its smallest eigenvalues.
+"""Hessians: the exact one of the Gaussian ReLU population risk, its smallest eigenvalues, and
+one batched automatic-differentiation Hessian (:func:`autodiff_hessian`) for losses without a
+closed form (deep linear networks, the erf risk).
 
 The risk :math:`F(W)` of :mod:`valleylib.population` is twice differentiable wherever no student row
 is zero and no two rows (student or teacher) are exactly parallel or anti-parallel. There its
@@ -48,10 +50,10 @@ import math
 
 import torch
 
-from ._checks import as_tensor, batch_weights, check_finite, check_floating, check_positive_int
+from ._checks import as_tensor, batch_weights, check_callable, check_finite, check_floating, check_positive_int
 from .population import check_teacher, rescale_rows
 
-__all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue"]
+__all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue", "autodiff_hessian"]
 
 
 def _pair_terms(A: torch.Tensor, B: torch.Tensor):
@@ -171,3 +173,36 @@ def hessian_min_eigenvalue(W, V, *, chunk: int = 256) -> torch.Tensor:
     out = [smallest_eigenvalues(relu_population_hessian(Wb[s : s + chunk], V))[..., 0] for s in range(0, Wb.shape[0], chunk)]
     lam = torch.cat(out) if out else Wb.new_zeros(0)  # an empty batch gives an empty result
     return lam[0] if single else lam
+
+
+def autodiff_hessian(fn, theta, *, chunk: int = 256) -> torch.Tensor:
+    r"""Dense Hessian of one network's scalar loss, for every run at once, by automatic differentiation.
+
+    For parameters ``theta`` of shape ``(runs, *shape)`` and ``fn`` mapping one run's parameters
+    (a tensor of shape ``shape``) to a scalar, returns ``H`` of shape ``(runs, P, P)``,
+    :math:`P = \prod` ``shape``, with
+
+    .. math::
+
+        H_r = \nabla^2 \mathtt{fn}(\theta_r)
+
+    in the row-major order of ``theta[r].reshape(P)``. All runs go through one
+    ``torch.func.vmap(torch.func.hessian(fn))`` (``chunk`` runs at a time, to bound memory), so
+    ``fn`` must be written for a single run without data-dependent Python control flow (no
+    ``bool(tensor)``, no validation inside). The closed-form Hessians of this library
+    (:func:`relu_population_hessian`, :func:`valleylib.linear.shallow_hessian`) are faster where
+    they exist; this helper serves the losses that have none.
+    """
+    check_callable("fn", fn)
+    theta = as_tensor("theta", theta)
+    check_floating("theta", theta)
+    if theta.ndim < 2:
+        raise ValueError(f"theta: expected (runs, *shape) with a leading runs dimension, got shape {tuple(theta.shape)}")
+    check_finite("theta", theta)
+    check_positive_int("chunk", chunk)
+    runs, P = theta.shape[0], math.prod(theta.shape[1:])
+    hess = torch.func.vmap(torch.func.hessian(fn))
+    out = [hess(theta[s : s + chunk]).reshape(-1, P, P) for s in range(0, runs, chunk)]
+    if not out:
+        return theta.new_zeros(0, P, P)
+    return torch.cat(out)

@@ -75,6 +75,7 @@ from ._checks import (
     check_same_device,
     tensor_arg,
 )
+from .hessian import autodiff_hessian
 
 __all__ = [
     "Whitened",
@@ -863,7 +864,9 @@ def deep_linear_loss_grad(weights: Sequence, X, Y) -> tuple[torch.Tensor, list]:
 
 
 def deep_linear_hessian(weights: Sequence, X, Y) -> torch.Tensor:
-    """Dense Hessian (by autograd, one run at a time) in the coordinates ``[vec W_1, ..., vec W_L]``.
+    """Dense Hessian of :math:`\\tfrac12\\|W_L\\cdots W_1X - Y\\|_F^2` in the coordinates
+    ``[vec W_1, ..., vec W_L]`` (row-major), all runs at once by automatic differentiation
+    (:func:`~valleylib.hessian.autodiff_hessian`).
 
     Returns ``(runs, P, P)`` (no runs dimension for unbatched weights).
     """
@@ -881,5 +884,5 @@ def deep_linear_hessian(weights: Sequence, X, Y) -> torch.Tensor:
         R = prod @ X - Y
         return 0.5 * (R * R).sum()
 
-    H = torch.stack([torch.autograd.functional.hessian(f, th) for th in theta])
+    H = autodiff_hessian(f, theta)
     return H[0] if single else H

@@ -34,7 +34,7 @@ from typing import Optional, Sequence
 import torch
 
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
-from .hessian import hessian_min_eigenvalue
+from .hessian import autodiff_hessian, hessian_min_eigenvalue
 from .networks import FAMILIES, make_teacher, xavier_init  # re-exported: their home is networks
 from .population import check_teacher, relu_population_risk
 from .random_features import erf_kernel, gaussian_risk, kernel_name, random_features_fit, relu_rate
@@ -132,8 +132,7 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
             def erf_risk(w: torch.Tensor) -> torch.Tensor:  # one network (n, d), lean closed form for torch.func
                 return 0.5 * (erf_kernel(w, w).sum() - 2 * erf_kernel(w, Vt).sum() + target)
 
-            m = Wh.shape[1] * Wh.shape[2]
-            H = torch.func.vmap(torch.func.hessian(erf_risk))(Wh).reshape(-1, m, m)  # all runs at once
+            H = autodiff_hessian(erf_risk, Wh)  # all runs at once
             lam[conv_high] = torch.linalg.eigvalsh(H)[:, 0]
     codes = torch.zeros(risk.shape, dtype=torch.long, device=risk.device)
     codes[high & ~end.converged] = 3

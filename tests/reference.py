@@ -44,3 +44,33 @@ def numpy_protocol(W0: np.ndarray, V: np.ndarray, lr: float = 0.1, tol: float = 
         W = W - step * G
         it += 1
     return W, it, False
+
+
+# -- Monte Carlo references for the closed-form (population) risks ------------------------------
+def sample_least_squares(features, y):
+    """Least squares on samples, one run at a time: ``min_a 1/2 mean((Phi a - y)^2)``.
+
+    ``features`` ``(runs, N, p)``, ``y`` ``(N,)``; returns ``(coef (runs, p), risk (runs,))``.
+    """
+    import torch
+
+    coefs, risks = [], []
+    for Phi in features:
+        coef = torch.linalg.lstsq(Phi, y.unsqueeze(-1), driver="gelsd").solution.squeeze(-1)
+        resid = Phi @ coef - y
+        coefs.append(coef)
+        risks.append(0.5 * (resid * resid).mean())
+    return torch.stack(coefs), torch.stack(risks)
+
+
+def sampled_risk(W, a, sampler: Callable, samples: int, *, seed: int = 0, activation="quadratic",
+                 loss="square"):
+    """A two-layer network's risk on a fresh sample ``x, y = sampler(samples, generator)``: the
+    Monte Carlo estimate that a closed-form population risk must agree with."""
+    import torch
+
+    from valleylib import empirical_risk
+
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    x, y = sampler(samples, gen)
+    return empirical_risk(W, a, torch.as_tensor(x).to(W), torch.as_tensor(y).to(W), activation=activation, loss=loss)

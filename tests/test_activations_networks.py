@@ -81,14 +81,12 @@ def test_two_layer_bad_input(gen):
         vl.two_layer(x, torch.zeros(2, 3, dtype=torch.long))
 
 
-def test_deep_linear(gen):
-    Ws = [torch.randn(2, 4, 3, dtype=torch.float64, generator=gen), torch.randn(2, 5, 4, dtype=torch.float64, generator=gen)]
-    x = torch.randn(6, 3, dtype=torch.float64, generator=gen)
-    out = vl.deep_linear(x, Ws)
-    assert out.shape == (2, 6, 5)
-    assert torch.allclose(out[1], x @ Ws[0][1].T @ Ws[1][1].T)
-    with pytest.raises(ValueError, match=r"weights\[1\]: input size 3 does not match"):
-        vl.deep_linear_product([torch.zeros(4, 3), torch.zeros(5, 3)])
+def test_removed_names_say_where_their_work_went():
+    for name in ("deep_linear", "deep_linear_product", "least_squares_fit"):
+        with pytest.raises(AttributeError, match=f"valleylib.{name} was removed: "):
+            getattr(vl, name)
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        vl.nonexistent
 
 
 def test_positive_rescaling_of_relu_units(gen):

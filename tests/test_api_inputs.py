@@ -147,16 +147,6 @@ spec("two_layer", vl.two_layer, {"x": X, "W": W3, "a": A3, "b": A3},
      tensors={"x": T + ("lastdim", "runs0"), "W": T + ("lastdim", "runs0"), "a": ("nan", "inf", "meta", "ndim", "list"),
               "b": ("nan", "inf", "meta", "ndim", "list")},
      bad=[("unknown activation", {"activation": "swish"}, "activation")])
-spec("deep_linear_product", vl.deep_linear_product, {"weights": [LW1, LW2]},
-     bad=[("nan", {"weights": [_poke(LW1, NAN), LW2]}, "weights[0]"), ("inf", {"weights": [LW1, _poke(LW2, INF)]}, "weights[1]"),
-          ("mismatch", {"weights": [LW1, LW1]}, "weights[1]"), ("empty", {"weights": []}, "weights"),
-          ("f32 mix", {"weights": [LW1, LW2.float()]}, "weights[1]"), ("int", {"weights": [LW1.long(), LW2]}, "weights[0]"),
-          ("meta", {"weights": [LW1.to("meta"), LW2]}, "weights[0]"), ("tensor", {"weights": LW1}, "weights"),
-          ("runs mismatch", {"weights": [LW1.expand(2, 2, 3), LW2.expand(3, 2, 2)]}, "weights")])
-spec("deep_linear", vl.deep_linear, {"x": LX, "weights": [LW1, LW2]},
-     tensors={"x": T + ("lastdim",)},
-     bad=[("nan weights", {"weights": [_poke(LW1, NAN), LW2]}, "weights[0]")])
-
 # ------------------------------------------------------------------ population risk
 spec("arccos_kernel", vl.arccos_kernel, {"w": W3, "v": W3},
      tensors={"w": ("nan", "inf", "int", "meta", "lastdim", "f32", "list"), "v": ("nan", "inf", "int", "meta", "lastdim", "f32", "list")})
@@ -230,9 +220,6 @@ spec("random_features_fit", vl.random_features_fit, {"W": W3, "V": V3},
      bad=[("ridge negative", {"ridge": -1.0}, "ridge"), ("ridge nan", {"ridge": NAN}, "ridge"),
           ("tol negative", {"tol": -1.0, "nonnegative": True}, "tol"),
           ("max_iter 0", {"max_iter": 0}, "max_iter"), ("activation", {"activation": "tanh"}, "activation")])
-spec("least_squares_fit", vl.least_squares_fit, {"features": _rnd(2, 12, 3), "y": Y},
-     tensors={"features": ("nan", "inf", "int", "meta", "ndim", "list"), "y": ("nan", "inf", "meta", "ndim", "lastdim", "f32", "list")},
-     bad=[("zero samples", {"features": _rnd(2, 0, 3), "y": Y[:0]}, "features")])
 spec("random_features_curve", vl.random_features_curve, {"widths": [4, 8], "V": V3, "draws": 2, "progress": False},
      tensors={"V": ("nan", "inf", "int", "meta", "ndim")},
      bad=[("non-integer width", {"widths": [4.5, 8]}, "widths[0]"), ("zero width", {"widths": [0, 8]}, "widths[0]"),

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from reference import sampled_risk
 
 from valleylib.empirical import (
     descent_path,
@@ -16,7 +17,6 @@ from valleylib.empirical import (
     relu_valley_points,
     relu_valley_risk,
     relu_valley_sampler,
-    sampled_risk,
     success_fraction,
     unpack,
 )

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import sample_least_squares
 
 import valleylib as vl
 from valleylib.population import arccos_kernel
@@ -13,7 +14,6 @@ from valleylib.random_features import (
     fit_power_law,
     gaussian_kernel,
     gaussian_risk,
-    least_squares_fit,
     random_features_curve,
     random_features_fit,
     relu_rate,
@@ -159,7 +159,7 @@ def test_population_error_vs_sample_least_squares(gen):
     x = gaussian_samples(N, d, seed=3)
     y = torch.relu(x @ V.T).sum(-1)
     Phi = torch.relu(torch.einsum("nd,rpd->rnp", x, W))
-    coef, risk = least_squares_fit(Phi, y)
+    coef, risk = sample_least_squares(Phi, y)
     fit = random_features_fit(W, V)
     # the population-optimal residual r has E r^2 = 2E; its sample half-mean-square has standard error
     # ~ sd(r^2 / 2) / sqrt(N), and the in-sample fit is biased low by about E * p / N
@@ -168,27 +168,6 @@ def test_population_error_vs_sample_least_squares(gen):
     assert bool(((risk - fit.error).abs() < 6 * se + 2 * fit.error * p / N).all()), (risk, fit.error, se)
     assert bool((risk <= (0.5 * resid**2).mean(-1) + 1e-12).all())  # sample optimum beats the population coef
     torch.testing.assert_close(coef, fit.coef, rtol=0, atol=0.05 * float(fit.coef.abs().max()))
-
-
-def test_least_squares_fit_matches_numpy_lstsq(gen):
-    """least_squares_fit equals numpy.linalg.lstsq run by run, for shared and per-run targets."""
-    Phi = torch.randn(4, 30, 5, dtype=f64, generator=gen)
-    y = torch.randn(30, dtype=f64, generator=gen)
-    Y = torch.randn(4, 30, dtype=f64, generator=gen)
-    for target in (y, Y):
-        coef, risk = least_squares_fit(Phi, target)
-        assert coef.shape == (4, 5) and risk.shape == (4,)
-        for r in range(4):
-            yr = (target if target.ndim == 1 else target[r]).numpy()
-            a, *_ = np.linalg.lstsq(Phi[r].numpy(), yr, rcond=None)
-            np.testing.assert_allclose(coef[r].numpy(), a, rtol=1e-10, atol=1e-12)
-            assert float(risk[r]) == pytest.approx(0.5 * np.mean((Phi[r].numpy() @ a - yr) ** 2), rel=1e-10)
-    with pytest.raises(ValueError, match="features"):
-        least_squares_fit(Phi[0], y)
-    with pytest.raises(ValueError, match="y:"):
-        least_squares_fit(Phi, y[:-1])
-    with pytest.raises(TypeError, match="features"):
-        least_squares_fit("not numbers", y)
 
 
 def brute_force_nnls(G, b, tt):

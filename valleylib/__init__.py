@@ -69,7 +69,7 @@ from .mlp import (
     polynomial_task,
     teacher_student_task,
 )
-from .networks import deep_linear, deep_linear_product, make_teacher, teacher_identity, two_layer, xavier_init
+from .networks import make_teacher, teacher_identity, two_layer, xavier_init
 from .paths import (
     PATH_FINDERS,
     PathResult,
@@ -97,7 +97,6 @@ from .random_features import (
     fit_power_law,
     gaussian_kernel,
     gaussian_risk,
-    least_squares_fit,
     random_features_curve,
     random_features_fit,
     relu_rate,
@@ -115,7 +114,7 @@ __all__ = [
     "REPOSITORY_URL", "install_cell", "colab_url", "recorded", "recorded_names", "chapter_source",
     "FullRun", "full_run", "full_run_table", "full_runs",
     # models
-    "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer", "deep_linear", "deep_linear_product",
+    "ACTIVATIONS", "Activation", "get_activation", "polynomial", "two_layer",
     # population risk
     "arccos_kernel", "relu_population_risk", "relu_population_gradient", "monte_carlo_risk", "MonteCarloEstimate",
     # Hessian, certification, Safran–Shamir protocol
@@ -123,7 +122,7 @@ __all__ = [
     "certify_minimum", "Certificate", "group_families", "family_signature", "third_derivative_bound",
     "run_protocol", "ProtocolResult", "xavier_init", "teacher_identity", "classify_end_points",
     # random features, low-risk confinement
-    "gaussian_kernel", "gaussian_risk", "RandomFeaturesFit", "random_features_fit", "least_squares_fit",
+    "gaussian_kernel", "gaussian_risk", "RandomFeaturesFit", "random_features_fit",
     "random_features_curve", "fit_power_law", "relu_rate",
     "make_teacher", "descend", "Descent", "label_end_points", "SweepRow", "width_sweep", "start_certificate",
     "straight_line_to_global",
@@ -150,3 +149,17 @@ __all__ = [
     "reproduce", "experiments", "Report", "Check", "FWER_LEVEL", "compare_fractions", "fisher_exact", "holm_adjusted", "wilson_interval",
     "format_scorecard",
 ]
+
+
+#: Names removed from the public surface, and where their work is done now.
+_REMOVED = {
+    "deep_linear": "deep linear networks live in valleylib.linear (deep_linear_loss_grad, deep_linear_hessian)",
+    "deep_linear_product": "deep linear networks live in valleylib.linear (deep_linear_loss_grad, deep_linear_hessian)",
+    "least_squares_fit": "use random_features_fit (the population fit); least squares on samples is a test reference",
+}
+
+
+def __getattr__(name: str):
+    if name in _REMOVED:
+        raise AttributeError(f"valleylib.{name} was removed: {_REMOVED[name]}")
+    raise AttributeError(f"module 'valleylib' has no attribute {name!r}")

@@ -50,10 +50,7 @@ from .population import arccos_kernel
 
 __all__ = [
     "LOSSES",
-    "square_loss",
-    "logistic_loss",
     "empirical_risk",
-    "sampled_risk",
     "pack",
     "unpack",
     "output_layer_minimum",
@@ -69,17 +66,17 @@ __all__ = [
 Loss = Literal["square", "logistic"]
 
 
-def square_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _square_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """:math:`\\tfrac12 (z - y)^2` elementwise (summed over outputs by the callers)."""
     return 0.5 * (pred - y) ** 2
 
 
-def logistic_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _logistic_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """:math:`\\log(1 + e^{-yz})` elementwise, for labels :math:`y \\in \\{-1, +1\\}`."""
     return torch.nn.functional.softplus(-y * pred)
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"square": square_loss, "logistic": logistic_loss}
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"square": _square_loss, "logistic": _logistic_loss}
 
 
 def _loss(loss: str):
@@ -144,16 +141,6 @@ def empirical_risk(W, a, x, y, *, activation: ActivationLike = "quadratic", loss
     ell = fn(pred, y.unsqueeze(0))
     risk = ell.flatten(1).sum(1) / x.shape[0]
     return risk[0] if single else risk
-
-
-def sampled_risk(W, a, sampler: Callable[[int, torch.Generator], tuple], samples: int, *, seed: int = 0,
-                 activation: ActivationLike = "quadratic", loss: Loss = "square") -> torch.Tensor:
-    """Population risk estimated on a fresh sample ``x, y = sampler(samples, generator)``."""
-    check_positive_int("samples", samples)
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    x, y = sampler(samples, gen)
-    Wb, _ = batch_weights("W", W)
-    return empirical_risk(W, a, torch.as_tensor(x).to(Wb), torch.as_tensor(y).to(Wb), activation=activation, loss=loss)
 
 
 def pack(W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Batched two-layer and deep linear networks.
+"""Batched two-layer networks, their initialisers and teachers.
 
 Every parameter tensor carries a leading ``runs`` dimension so that many independent
 networks are evaluated as one tensor operation. A single network may be passed without
@@ -14,12 +14,12 @@ with ``W`` of shape ``(runs, n, d)`` (row ``i`` is the hidden unit :math:`w_i`),
 shape ``(runs, n)`` (default all ones: the Safran–Shamir convention) or ``(runs, m, n)`` for
 ``m`` outputs (Venturi et al.'s :math:`U`), and optional hidden biases ``b`` ``(runs, n)``.
 
-Deep linear network: :math:`f(x) = W_L \\cdots W_2 W_1 x`.
+Deep linear networks :math:`f(x) = W_L \\cdots W_2 W_1 x` live in :mod:`valleylib.linear`.
 """
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 
@@ -35,7 +35,7 @@ from ._checks import (
 )
 from .activations import ActivationLike, get_activation
 
-__all__ = ["two_layer", "deep_linear", "deep_linear_product", "xavier_init", "teacher_identity",
+__all__ = ["two_layer", "xavier_init", "teacher_identity",
            "make_teacher", "FAMILIES"]
 
 #: Teacher families of :func:`make_teacher`: ``"ss"`` (:math:`V = I_k`, Safran & Shamir) and
@@ -106,53 +106,6 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
             )
         out = torch.einsum("rNn,rn->rN", h, a.expand(runs, n)) if a.ndim == 2 else torch.einsum("rNn,rmn->rNm", h, a.expand(runs, *a.shape[1:]))
     return out[0] if single else out
-
-
-def deep_linear_product(weights: Sequence[torch.Tensor]) -> torch.Tensor:
-    """End-to-end matrix :math:`W_L \\cdots W_1`, batched over a leading runs dimension.
-
-    Args:
-        weights: ``[W_1, ..., W_L]``, each ``(runs, d_l, d_{l-1})`` or ``(d_l, d_{l-1})``.
-    """
-    if isinstance(weights, torch.Tensor) or not hasattr(weights, "__len__"):
-        raise TypeError(
-            "weights: expected a sequence of layer matrices [W_1, ..., W_L], got "
-            f"{type(weights).__name__}")
-    if len(weights) == 0:
-        raise ValueError("weights: expected at least one layer")
-    first = tensor_arg("weights[0]", weights[0], ndim=(2, 3),
-                       meaning="(runs, d_out, d_in) or (d_out, d_in)")
-    mats = [first] + [
-        tensor_arg(f"weights[{l}]", w, like=first, like_name="weights[0]", ndim=(2, 3),
-                   meaning="(runs, d_out, d_in) or (d_out, d_in)")
-        for l, w in enumerate(weights) if l > 0
-    ]
-    runs = {w.shape[0] for w in mats if w.ndim == 3} - {1}
-    if len(runs) > 1:
-        raise ValueError(
-            f"weights: layers have different runs dimensions {sorted(runs)}; expected "
-            "one")
-    for l, w in enumerate(mats):
-        if l > 0 and w.shape[-1] != mats[l - 1].shape[-2]:
-            raise ValueError(
-                f"weights[{l}]: input size {w.shape[-1]} does not match the output size {mats[l - 1].shape[-2]} of weights[{l - 1}]"
-            )
-    prod = mats[0]
-    for w in mats[1:]:
-        prod = torch.matmul(w, prod)
-    return prod
-
-
-def deep_linear(x, weights: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Evaluate :math:`f(x) = W_L \\cdots W_1 x` for inputs ``x`` of shape ``(N, d_0)``.
-
-    Returns ``(runs, N, d_L)`` (or ``(N, d_L)`` for unbatched weights).
-    """
-    prod = deep_linear_product(weights)
-    x = tensor_arg("x", x, like=prod, like_name="weights", ndim=(2,), meaning="(N, d_0)")
-    if x.shape[-1] != prod.shape[-1]:
-        raise ValueError(f"x: last dimension is {x.shape[-1]}, expected d_0={prod.shape[-1]}")
-    return torch.matmul(x, prod.transpose(-1, -2))
 
 
 # ----------------------------------------------------------------- starts and teachers

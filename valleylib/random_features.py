@@ -21,8 +21,8 @@ So every error here is an exact population quantity, with no sampling noise beyo
 one that matters for students whose output weights are fixed to :math:`+1`, as in Safran & Shamir:
 by positive homogeneity of the ReLU, :math:`a_i[w_i^\\top x]_+ = [(a_i w_i)^\\top x]_+` for :math:`a_i\\ge0`.
 
-:func:`least_squares_fit` is the same least-squares problem on samples (any activation), batched
-over runs; the tests hold both against dense reference solves.
+The tests hold it against dense reference solves and against least squares on samples
+(``tests/reference.py``).
 """
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ __all__ = [
     "gaussian_risk",
     "RandomFeaturesFit",
     "random_features_fit",
-    "least_squares_fit",
     "random_features_curve",
     "fit_power_law",
     "relu_rate",
@@ -281,35 +280,6 @@ def random_features_fit(
     if single:
         fit = RandomFeaturesFit(error[0], a[0], 0.5 * tt, kkt[0])
     return fit
-
-
-def least_squares_fit(features, y) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batched least squares on samples: :math:`\\min_a \\tfrac12\\,\\overline{(\\Phi a - y)^2}`.
-
-    Args:
-        features: :math:`\\Phi` of shape ``(runs, N, p)``: feature ``i`` of sample ``s``.
-        y: targets ``(N,)`` shared by all runs, or ``(runs, N)``.
-
-    Returns:
-        ``(coef (runs, p), risk (runs,))`` with ``risk`` the half mean squared residual.
-    """
-    Phi = tensor_arg("features", features, ndim=(3,), meaning="(runs, N, p)")
-    if min(Phi.shape) == 0:
-        raise ValueError(
-            "features: expected at least one run, one sample and one feature, got shape "
-            f"{tuple(Phi.shape)}")
-    y = as_tensor("y", y, dtype=Phi.dtype, device=Phi.device)
-    check_floating("y", y)
-    check_same_device(y=y, features=Phi)
-    y = y.to(Phi.dtype)
-    check_finite("y", y)
-    if y.ndim == 1:
-        y = y.unsqueeze(0).expand(Phi.shape[0], -1)
-    if y.shape != Phi.shape[:2]:
-        raise ValueError(f"y: expected shape (N,) or {tuple(Phi.shape[:2])}, got {tuple(y.shape)}")
-    coef = torch.linalg.lstsq(Phi, y.unsqueeze(-1), driver="gelsd" if Phi.device.type == "cpu" else None).solution.squeeze(-1)
-    resid = (Phi @ coef.unsqueeze(-1)).squeeze(-1) - y
-    return coef, 0.5 * (resid * resid).mean(-1)
 
 
 def random_features_curve(

@@ -13,6 +13,7 @@ from valleylib.linear import (
     critical_points,
     deep_linear_hessian,
     deep_linear_loss_grad,
+    flip_hidden_unit,
     global_minimum_path,
     global_minimum_value,
     pack,
@@ -270,14 +271,14 @@ def test_path_formula_is_refused_at_d1_equal_min_d0_d2(shape):
 
 
 def test_path_formula_at_equality_blows_up_and_the_continuity_check_sees_it():
-    from valleylib.experiments.linear import _flip_unit, naive_path
+    from valleylib.experiments.linear import naive_path
 
     X, Y = instance(4, 2, 12, 15)
     g = torch.Generator().manual_seed(16)
     a = random_global_minimum(X, Y, 2, generator=g)
     b = random_global_minimum(X, Y, 2, generator=g)
     if float(torch.linalg.det(a[1]) * torch.linalg.det(b[1])) > 0:
-        b = _flip_unit(*b)  # negating a hidden unit flips the sign of det W2
+        b = flip_hidden_unit(*b)  # negating a hidden unit flips the sign of det W2
     path = naive_path(X, Y, a, b, torch.zeros(2, 2, dtype=DT))
     W1, W2 = path(torch.linspace(0, 1, 2001, dtype=DT))
     det = torch.linalg.det(W2)
@@ -325,3 +326,22 @@ def test_path_end_points_must_be_global_minima():
     with pytest.raises(ValueError, match="expected d1 >= min"):
         random_global_minimum(X, Y, 1)
     assert float(shallow_loss(*a, X, Y)) == pytest.approx(global_minimum_value(X, Y, 4), abs=1e-12)
+
+
+def test_flip_hidden_unit_keeps_the_product_and_flips_det_w2():
+    g = torch.Generator().manual_seed(3)
+    W1 = torch.randn(2, 3, 4, dtype=torch.float64, generator=g)
+    W2 = torch.randn(2, 3, 3, dtype=torch.float64, generator=g)
+    F1, F2 = flip_hidden_unit(W1, W2, k=1)
+    torch.testing.assert_close(F2 @ F1, W2 @ W1, rtol=0, atol=1e-14)
+    torch.testing.assert_close(torch.linalg.det(F2), -torch.linalg.det(W2), rtol=1e-12, atol=0)
+    assert torch.equal(F1[:, [0, 2]], W1[:, [0, 2]]) and torch.equal(F1[:, 1], -W1[:, 1])
+    assert not torch.equal(F1, W1)  # the inputs are left alone: new tensors
+    u1, u2 = flip_hidden_unit(W1[0], W2[0])  # one network, unit 0
+    assert torch.equal(u1[0], -W1[0, 0]) and torch.equal(u2[:, 0], -W2[0, :, 0])
+    with pytest.raises(ValueError, match="k: expected a hidden unit index in \\[0, 3\\)"):
+        flip_hidden_unit(W1, W2, k=3)
+    with pytest.raises(ValueError, match="W2: expected 3 columns"):
+        flip_hidden_unit(W1, W2[..., :2])
+    with pytest.raises(ValueError, match="W1"):
+        flip_hidden_unit(torch.full_like(W1, float("nan")), W2)

@@ -10,7 +10,6 @@ import torch
 
 from valleylib.experiments.linear import (
     CONFIGS,
-    _flip_unit,
     naive_path,
     path_record,
     random_instance,
@@ -21,6 +20,7 @@ from valleylib.linear import (
     classify,
     classify_shallow,
     critical_points,
+    flip_hidden_unit,
     global_minimum_value,
     pack,
     random_global_minimum,
@@ -130,7 +130,7 @@ def _pair(shape, seed):
     d0, d1, d2, N = shape
     g = torch.Generator().manual_seed(seed)
     X, Y = random_instance(d0, d2, N, g, CPU)
-    return X, Y, random_global_minimum(X, Y, d1, generator=g), _flip_unit(*random_global_minimum(X, Y, d1, generator=g))
+    return X, Y, random_global_minimum(X, Y, d1, generator=g), flip_hidden_unit(*random_global_minimum(X, Y, d1, generator=g))
 
 
 def test_a_path_that_leaves_the_minima_fails(result):
@@ -148,7 +148,7 @@ def test_a_path_that_leaves_the_minima_fails(result):
 def test_a_path_that_jumps_fails(result):
     X, Y, a, b = _pair((4, 2, 2, 12), 3)  # d1 = d2
     if float(torch.linalg.det(a[1]) * torch.linalg.det(b[1])) > 0:
-        b = _flip_unit(*b)
+        b = flip_hidden_unit(*b)
     rec = path_record(X, Y, a, b, naive_path(X, Y, a, b, torch.zeros(2, 2, dtype=DT)), 129)
     assert rec["loss_gap"] < 1e-10  # the loss on the grid cannot see it
     bad = copy.deepcopy(result)

@@ -99,6 +99,7 @@ __all__ = [
     "path_continuity",
     "deep_linear_loss_grad",
     "deep_linear_hessian",
+    "flip_hidden_unit",
 ]
 
 
@@ -722,6 +723,27 @@ def random_global_minimum(X, Y, d1: int, *, generator: Optional[torch.Generator]
     W1 = scale * gauss(d1, d0)
     Wp = torch.linalg.pinv(W1)
     return W1, P @ Wp + gauss(d2, d1) @ (eye - W1 @ Wp)
+
+
+def flip_hidden_unit(W1, W2, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Negate hidden unit ``k`` in both layers: :math:`w^{(1)}_k \\to -w^{(1)}_k` (row ``k`` of
+    ``W1``) and :math:`w^{(2)}_k \\to -w^{(2)}_k` (column ``k`` of ``W2``).
+
+    The product :math:`W_2W_1`, hence the loss, is unchanged, while :math:`\\det W_2` (when
+    square) changes sign: the symmetry that separates the two components of the global minima
+    at :math:`d_1 = d_2`. Returns new tensors; batched weights ``(runs, ...)`` are flipped in every run.
+    """
+    W1 = tensor_arg("W1", W1, ndim=(2, 3), meaning="(runs, d1, d0) or (d1, d0)")
+    W2 = tensor_arg("W2", W2, like=W1, like_name="W1", ndim=(W1.ndim,), meaning="(runs, d2, d1) or (d2, d1), like W1")
+    d1 = W1.shape[-2]
+    if W2.shape[-1] != d1:
+        raise ValueError(f"W2: expected {d1} columns (the hidden units of W1), got shape {tuple(W2.shape)}")
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < d1:
+        raise ValueError(f"k: expected a hidden unit index in [0, {d1}), got {k!r}")
+    W1, W2 = W1.clone(), W2.clone()
+    W1[..., k, :] = -W1[..., k, :]
+    W2[..., :, k] = -W2[..., :, k]
+    return W1, W2
 
 
 @dataclass(frozen=True)

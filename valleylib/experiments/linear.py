@@ -35,6 +35,7 @@ from ..linear import (
     critical_points,
     deep_linear_hessian,
     deep_linear_loss_grad,
+    flip_hidden_unit,
     global_minimum_path,
     global_minimum_value,
     path_continuity,
@@ -126,13 +127,6 @@ def escape_iterations(history: torch.Tensor, f0: torch.Tensor, fstar: float, fra
     below = history <= (f0 - fraction * (f0 - fstar)).unsqueeze(0)
     first = torch.argmax(below.to(torch.int64), dim=0)
     return torch.where(below.any(0), first, torch.full_like(first, -1))
-
-
-def _flip_unit(W1: torch.Tensor, W2: torch.Tensor, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Negate hidden unit ``k`` in both layers: the product, hence the loss, is unchanged."""
-    W1, W2 = W1.clone(), W2.clone()
-    W1[k], W2[:, k] = -W1[k], -W2[:, k]
-    return W1, W2
 
 
 def path_record(X, Y, start, end, path, points: int) -> dict:
@@ -269,7 +263,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     for n_path, (pd0, pd1, pd2, pN) in enumerate(config.path_shapes):
         Xp, Yp = random_instance(pd0, pd2, pN, gen, device)
         a = random_global_minimum(Xp, Yp, pd1, generator=gen)
-        b = _flip_unit(*random_global_minimum(Xp, Yp, pd1, generator=gen))
+        b = flip_hidden_unit(*random_global_minimum(Xp, Yp, pd1, generator=gen))
         seed = config.seed * 1000 + n_path
 
         def path(ts, Xp=Xp, Yp=Yp, a=a, b=b, seed=seed):
@@ -284,7 +278,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     a = random_global_minimum(Xn, Yn, nd1, generator=gen)
     b = random_global_minimum(Xn, Yn, nd1, generator=gen)
     if float(torch.linalg.det(a[1])) * float(torch.linalg.det(b[1])) > 0:
-        b = _flip_unit(*b)
+        b = flip_hidden_unit(*b)
     Vn = torch.randn(nd2, nd1, dtype=dt, generator=gen).to(device)
     naive = path_record(Xn, Yn, a, b, naive_path(Xn, Yn, a, b, Vn), config.path_points)
     tsn = torch.linspace(0, 1, naive["continuity"]["points"][-1], dtype=dt, device=device)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import valleylib as vl
+from valleylib.gaussian import gaussian_risk
 from valleylib.lowrisk import (
     END_LABELS,
     Descent,
@@ -15,7 +16,6 @@ from valleylib.lowrisk import (
     straight_line_to_global,
     width_sweep,
 )
-from valleylib.random_features import gaussian_risk
 from valleylib.safran_shamir import xavier_init
 from valleylib.scorecard import wilson_interval
 

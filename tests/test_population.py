@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import valleylib as vl
-from valleylib.population import arccos_kernel
+from valleylib.gaussian import arccos_kernel
 
 f64 = torch.float64
 

@@ -8,12 +8,9 @@ import torch
 from reference import sample_least_squares
 
 import valleylib as vl
-from valleylib.population import arccos_kernel
+from valleylib.gaussian import KERNEL_ACTIVATIONS, arccos_kernel, gaussian_kernel, gaussian_risk
 from valleylib.random_features import (
-    KERNEL_ACTIVATIONS,
     fit_power_law,
-    gaussian_kernel,
-    gaussian_risk,
     random_features_curve,
     random_features_fit,
     relu_rate,
@@ -282,3 +279,25 @@ def test_random_features_curve_relu_identity_teacher():
         err = random_features_fit(torch.randn(8, p, 4, dtype=f64, generator=g) / 2, V).error
         assert out["mean"][i] == pytest.approx(float(err.mean()), rel=1e-12)
         assert out["geomean"][i] == pytest.approx(float(err.log().mean().exp()), rel=1e-12)
+
+
+def test_gaussian_kernels_have_one_home_and_the_old_paths_still_work():
+    import valleylib.gaussian as g
+    import valleylib.population as pop
+    import valleylib.random_features as rf
+
+    assert vl.gaussian_risk is g.gaussian_risk is rf.gaussian_risk
+    assert vl.arccos_kernel is g.arccos_kernel is pop.arccos_kernel
+    assert rf.gaussian_kernel is g.gaussian_kernel and rf.KERNEL_ACTIVATIONS is g.KERNEL_ACTIVATIONS
+    for name in g.__all__:
+        assert name == "KERNEL_ACTIVATIONS" or getattr(g, name).__module__ == "valleylib.gaussian", name
+    W = torch.randn(3, 4, 2, dtype=f64, generator=torch.Generator().manual_seed(1))
+    G = g.gram(W, "relu")
+    torch.testing.assert_close(torch.diagonal(G, dim1=-2, dim2=-1), 0.5 * (W * W).sum(-1), rtol=0, atol=0)
+    torch.testing.assert_close(G, gaussian_kernel(W, W), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g.gram(W, "erf"), gaussian_kernel(W, W, "erf"), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="c: expected shape \\(2,\\)"):
+        g.check_teacher_outputs(torch.eye(2, dtype=f64), torch.ones(3, dtype=f64), W)
+    big = W * 2.0**300
+    s = g.row_scales(big, torch.eye(2, dtype=f64))
+    assert bool(((s * big.abs().amax((-1, -2))) < 2).all()) and bool((torch.frexp(s)[0] == 0.5).all())

@@ -27,6 +27,7 @@ from .empirical import (
 )
 from .experiments import Report, experiments, reproduce
 from .full_runs import FullRun, full_run, full_run_table, full_runs
+from .gaussian import arccos_kernel, gaussian_kernel, gaussian_risk
 from .hessian import hessian_min_eigenvalue, relu_population_hessian, smallest_eigenvalues
 from .info import session_info
 from .intrinsic import FeatureSpectrum, feature_spectrum, intrinsic_dimension, numerical_rank, polynomial_dimension
@@ -87,7 +88,6 @@ from .paths import (
 )
 from .population import (
     MonteCarloEstimate,
-    arccos_kernel,
     monte_carlo_risk,
     relu_population_gradient,
     relu_population_risk,
@@ -95,8 +95,6 @@ from .population import (
 from .random_features import (
     RandomFeaturesFit,
     fit_power_law,
-    gaussian_kernel,
-    gaussian_risk,
     random_features_curve,
     random_features_fit,
     relu_rate,

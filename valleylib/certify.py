@@ -54,8 +54,9 @@ from ._checks import (
     check_positive_float,
     check_positive_int,
 )
+from .gaussian import check_teacher
 from .hessian import relu_population_hessian
-from .population import check_teacher, relu_population_gradient, relu_population_risk
+from .population import relu_population_gradient, relu_population_risk
 
 __all__ = ["Certificate", "certify_minimum", "third_derivative_bound", "family_signature", "group_families"]
 

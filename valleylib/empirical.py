@@ -45,8 +45,8 @@ from ._checks import (
 )
 from .activations import ActivationLike, get_activation
 from .device import check_device
+from .gaussian import arccos_kernel_matrix, gram
 from .networks import two_layer
-from .population import arccos_kernel
 
 __all__ = [
     "LOSSES",
@@ -437,12 +437,9 @@ def relu_valley_risk(W, a, alpha: float, beta: float, *, n_target: Optional[int]
         raise ValueError(f"n_target={k}: expected at most d - 1 = {d - 1}")
     U, s = Wb[..., :-1], Wb[..., -1]
     E = torch.eye(d - 1, dtype=Wb.dtype, device=Wb.device)[:k]
-    Kuu = arccos_kernel(U.unsqueeze(-2), U.unsqueeze(-3))  # (runs, n, n)
-    diag = torch.eye(n, dtype=torch.bool, device=Wb.device)
-    Kuu = torch.where(diag, (U * U).sum(-1).unsqueeze(-1).expand_as(Kuu) / 2, Kuu)
-    Kue = arccos_kernel(U.unsqueeze(-2), E)  # (runs, n, k)
-    Kee = arccos_kernel(E.unsqueeze(-2), E.unsqueeze(-3))
-    Kee = torch.where(torch.eye(k, dtype=torch.bool, device=Wb.device), torch.full_like(Kee, 0.5), Kee)
+    Kuu = gram(U, "relu")  # (runs, n, n), exact diagonal |u_i|^2 / 2
+    Kue = arccos_kernel_matrix(U, E, same=False)  # (runs, n, k)
+    Kee = gram(E, "relu")
     E1 = torch.einsum("ri,rij,rj->r", a, Kuu, a) - 2 * alpha * torch.einsum("ri,rij->r", a, Kue) + alpha**2 * Kee.sum()
     Ap = (a * torch.relu(s)).sum(-1)
     Am = (a * torch.relu(-s)).sum(-1)

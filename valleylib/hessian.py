@@ -51,7 +51,7 @@ import math
 import torch
 
 from ._checks import as_tensor, batch_weights, check_callable, check_finite, check_floating, check_positive_int
-from .population import check_teacher, rescale_rows
+from .gaussian import check_teacher, rescale_rows
 
 __all__ = ["relu_population_hessian", "smallest_eigenvalues", "hessian_min_eigenvalue", "autodiff_hessian"]
 

@@ -34,10 +34,11 @@ from typing import Optional, Sequence
 import torch
 
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
+from .gaussian import check_teacher, erf_kernel, gaussian_risk, kernel_name
 from .hessian import autodiff_hessian, hessian_min_eigenvalue
 from .networks import FAMILIES, make_teacher, xavier_init  # re-exported: their home is networks
-from .population import check_teacher, relu_population_risk
-from .random_features import erf_kernel, gaussian_risk, kernel_name, random_features_fit, relu_rate
+from .population import relu_population_risk
+from .random_features import random_features_fit, relu_rate
 from .safran_shamir import RISK_THRESHOLD, run_protocol
 from .scorecard import wilson_interval
 from .training import train

@@ -39,12 +39,19 @@ from ._checks import (
     batch_weights,
     check_finite,
     check_floating,
-    check_ndim,
     check_positive_int,
     check_same_device,
-    tensor_arg,
 )
 from .activations import ActivationLike
+from .gaussian import (  # arccos_kernel re-exported: its home is gaussian
+    arccos_kernel,
+    arccos_kernel_matrix,
+    check_result,
+    check_teacher,
+    pair_angles,
+    rescale_rows,
+    row_scales,
+)
 from .networks import two_layer
 
 __all__ = [
@@ -54,120 +61,6 @@ __all__ = [
     "monte_carlo_risk",
     "MonteCarloEstimate",
 ]
-
-
-def check_teacher(V, W: torch.Tensor, w_name: str = "W") -> torch.Tensor:
-    """Validate the teacher ``V`` ``(k, d)`` against ``W`` (dtype, device, input dimension ``d``,
-    finite, no zero row) and return it in ``W``'s dtype; errors name ``V`` and ``w_name``."""
-    V = as_tensor("V", V, dtype=W.dtype, device=W.device)
-    check_floating("V", V)
-    check_ndim("V", V, (2,), "(k, d)")
-    if V.shape[0] < 1:
-        raise ValueError(f"V: expected at least one teacher row, got shape {tuple(V.shape)}")
-    if V.shape[-1] != W.shape[-1]:
-        raise ValueError(
-            f"V: last dimension is {V.shape[-1]}, expected the input dimension d={W.shape[-1]} of "
-            f"{w_name}")
-    check_finite("V", V)
-    if bool((V.norm(dim=-1) == 0).any()):
-        raise ValueError("V: every teacher row must be non-zero (a zero row contributes nothing and has no angle)")
-    check_same_device(**{w_name: W, "V": V})
-    return V.to(W.dtype)
-
-
-#: Rows are rescaled (exactly, by a power of two) when an entry lies outside [2^-E, 2^E]: beyond, the
-#: products |w|^2 |v|^2 inside the kernel would overflow or underflow although the result need not.
-_SAFE_EXP = {torch.float64: 204, torch.float32: 25, torch.float16: 3, torch.bfloat16: 25}
-
-
-def rescale_rows(W: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(W s, V s, s)`` with one power of two ``s`` per run ``(R,)`` (1 where no rescaling is needed).
-
-    The risk is homogeneous of degree 2 in ``(W, V)`` jointly, the gradient of degree 1 and the
-    Hessian of degree 0, so they are computed on the rescaled rows and scaled back. ``V s`` is
-    ``(R, k, d)``.
-    """
-    s = _pow2_unscale(torch.maximum(W.abs().amax((-1, -2)), V.abs().amax()))
-    return W * s[:, None, None], V.unsqueeze(0) * s[:, None, None], s
-
-
-def _pow2_unscale(m: torch.Tensor) -> torch.Tensor:
-    """A power of two ``c`` per entry of ``m >= 0`` with ``m c`` near 1; 1 where ``m`` is safe (or 0)."""
-    E = _SAFE_EXP.get(m.dtype, 25)
-    one = torch.ones_like(m)
-    safe = ((m < 2.0**E) & (m > 2.0**-E)) | (m == 0)
-    return torch.where(safe, one, torch.ldexp(one, -torch.frexp(m)[1]))
-
-
-def check_result(name: str, value: torch.Tensor, what: str) -> torch.Tensor:
-    """Return ``value``, or raise a ``ValueError`` naming ``name`` when the ``what`` overflowed."""
-    if not bool(torch.isfinite(value).all()):
-        raise ValueError(
-            f"{name}: the {what} overflows {value.dtype} at this scale (it grows like the squared row "
-            f"norms); expected smaller weights"
-        )
-    return value
-
-
-def _angles(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pairwise dot products, ``s = |a||b| sin θ`` and θ between rows of A (..., p, d) and B (..., q, d)."""
-    dot = torch.matmul(A, B.transpose(-1, -2))
-    na2 = (A * A).sum(-1)
-    nb2 = (B * B).sum(-1)
-    tiny = torch.finfo(A.dtype).tiny
-    s = torch.sqrt(torch.clamp(na2.unsqueeze(-1) * nb2.unsqueeze(-2) - dot * dot, min=tiny))
-    theta = torch.atan2(s, dot)
-    return dot, s, theta
-
-
-def arccos_kernel_matrix(A: torch.Tensor, B: torch.Tensor, same: bool) -> torch.Tensor:
-    r"""Pairwise arc-cosine kernel :math:`\kappa(a_i, b_j) = (s_{ij} + (\pi - \theta_{ij})\,a_i^\top b_j)/(2\pi)`
-    with :math:`s_{ij} = \|a_i\|\|b_j\|\sin\theta_{ij}`, rows of ``A (..., p, d)`` and ``B (..., q, d)``;
-    ``same=True`` (``B`` is ``A``) sets the diagonal exactly to :math:`\|a_i\|^2/2`. Unvalidated."""
-    dot, s, theta = _angles(A, B)
-    K = (s + (math.pi - theta) * dot) / (2 * math.pi)
-    if same:  # exact diagonal |a|^2 / 2 (θ = 0), without rounding in s
-        eye = torch.eye(A.shape[-2], dtype=torch.bool, device=A.device)
-        K = torch.where(eye, (A * A).sum(-1).unsqueeze(-1).expand_as(K) / 2, K)
-    return K
-
-
-def arccos_kernel(w, v) -> torch.Tensor:
-    """The arc-cosine kernel :math:`\\kappa(w, v) = \\mathbb E[w^\\top x]_+[v^\\top x]_+`, :math:`x\\sim\\mathcal N(0,I)`.
-
-    Args:
-        w, v: tensors of shape ``(..., d)`` (broadcast against each other).
-
-    >>> w = torch.tensor([3.0, 4.0], dtype=torch.float64)
-    >>> float(arccos_kernel(w, w))  # |w|^2 / 2
-    12.5
-    >>> round(float(arccos_kernel(w, -w)), 12)  # opposite rows never fire together
-    0.0
-    """
-    w = as_tensor("w", w)
-    check_floating("w", w)
-    v = tensor_arg("v", v, like=w, like_name="w")
-    if w.ndim == 0 or v.ndim == 0 or w.shape[-1] != v.shape[-1]:
-        raise ValueError(
-            f"v: expected rows (..., d) with the last dimension of w {tuple(w.shape)}, got "
-            f"{tuple(v.shape)}")
-    try:
-        torch.broadcast_shapes(w.shape[:-1], v.shape[:-1])
-    except RuntimeError:
-        raise ValueError(
-            f"w, v: batch shapes {tuple(w.shape[:-1])} and {tuple(v.shape[:-1])} do not "
-            "broadcast") from None
-    check_finite("w", w)
-    # Rescale each argument by a power of two (exact) so that |w|^2 |v|^2 cannot overflow; κ is
-    # homogeneous of degree one in each argument.
-    cw = _pow2_unscale(w.abs().amax(-1, keepdim=True))
-    cv = _pow2_unscale(v.abs().amax(-1, keepdim=True))
-    w, v = w * cw, v * cv
-    dot = (w * v).sum(-1)
-    tiny = torch.finfo(w.dtype).tiny
-    s = torch.sqrt(torch.clamp((w * w).sum(-1) * (v * v).sum(-1) - dot * dot, min=tiny))
-    theta = torch.atan2(s, dot)
-    return (s + (math.pi - theta) * dot) / (2 * math.pi) / (cw * cv).squeeze(-1)
 
 
 def relu_population_risk(W, V) -> torch.Tensor:
@@ -265,11 +158,11 @@ def teacher_risk_constant(V: torch.Tensor) -> float:
 def _relu_gradient_autograd(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     """:func:`relu_gradient_kernel` without in-place operations (differentiable, e.g. for Hessians)."""
     n = W.shape[1]
-    _, s_ww, th_ww = _angles(W, W)
+    _, s_ww, th_ww = pair_angles(W, W)
     eye = torch.eye(n, dtype=torch.bool, device=W.device)
     s_ww = s_ww.masked_fill(eye, 0.0)
     th_ww = th_ww.masked_fill(eye, 0.0)
-    _, s_wv, th_wv = _angles(W, V)
+    _, s_wv, th_wv = pair_angles(W, V)
     nw2 = (W * W).sum(-1)
     radial = (s_ww.sum(-1) - s_wv.sum(-1)) / torch.clamp(nw2, min=torch.finfo(W.dtype).tiny)
     radial = torch.where(nw2 > 0, radial, torch.zeros_like(radial))
@@ -293,7 +186,7 @@ def relu_population_gradient(W, V) -> torch.Tensor:
     """
     W, single = batch_weights("W", W)
     V = check_teacher(V, W)
-    s = _pow2_unscale(torch.maximum(W.abs().amax((-1, -2)), V.abs().amax()))
+    s = row_scales(W, V)
     scales = torch.unique(s).tolist()
     if scales == [1.0]:  # almost every batch: no rescaling
         grad = relu_gradient_kernel(W, V)

@@ -37,14 +37,20 @@ from ._checks import (
     batch_weights,
     check_finite,
     check_float,
-    check_floating,
     check_positive_float,
     check_positive_int,
-    check_same_device,
     tensor_arg,
 )
 from .descent import progress_bar
-from .population import arccos_kernel_matrix, check_result, check_teacher, rescale_rows
+from .gaussian import (  # KERNEL_ACTIVATIONS, gaussian_kernel, gaussian_risk re-exported: their home is gaussian
+    KERNEL_ACTIVATIONS,
+    check_teacher,
+    check_teacher_outputs,
+    gaussian_kernel,
+    gaussian_risk,
+    gram,
+    kernel_name,
+)
 
 __all__ = [
     "KERNEL_ACTIVATIONS",
@@ -56,119 +62,6 @@ __all__ = [
     "fit_power_law",
     "relu_rate",
 ]
-
-#: Activations with a closed-form Gaussian kernel.
-KERNEL_ACTIVATIONS: tuple[str, ...] = ("relu", "erf")
-
-
-def kernel_name(activation) -> str:
-    """The name (``"relu"`` or ``"erf"``) of an activation with a closed-form Gaussian kernel;
-    a ``ValueError`` naming ``activation`` otherwise."""
-    name = activation if isinstance(activation, str) else getattr(activation, "name", None)
-    if name not in KERNEL_ACTIVATIONS:
-        raise ValueError(f"activation={activation!r}: a closed-form Gaussian kernel exists only for {KERNEL_ACTIVATIONS}")
-    return name
-
-
-def erf_kernel(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    r"""Pairwise erf kernel :math:`\mathbb E\,\mathrm{erf}(a^\top x)\,\mathrm{erf}(b^\top x) =
-    \frac2\pi\arcsin\frac{2a^\top b}{\sqrt{(1+2\|a\|^2)(1+2\|b\|^2)}}` for rows of ``A`` and ``B``. Unvalidated."""
-    dot = torch.matmul(A, B.transpose(-1, -2))
-    na = 1 + 2 * (A * A).sum(-1)
-    nb = 1 + 2 * (B * B).sum(-1)
-    r = 2 * dot / torch.sqrt(na.unsqueeze(-1) * nb.unsqueeze(-2))
-    return (2 / math.pi) * torch.asin(torch.clamp(r, -1.0, 1.0))
-
-
-def gaussian_kernel(A, B, activation: str = "relu") -> torch.Tensor:
-    """:math:`K(a_i, b_j) = \\mathbb E_{x\\sim\\mathcal N(0,I)}\\,\\sigma(a_i^\\top x)\\,\\sigma(b_j^\\top x)`, in closed form.
-
-    Args:
-        A: rows ``(..., p, d)``. B: rows ``(..., q, d)`` (batch dimensions broadcast).
-        activation: ``"relu"`` or ``"erf"``.
-
-    Returns:
-        ``(..., p, q)``.
-
-    >>> e = torch.eye(2, dtype=torch.float64)
-    >>> gaussian_kernel(e, e).tolist()  # relu: |w|^2/2 on the diagonal, 1/(2 pi) for orthogonal rows
-    [[0.5, 0.15915494309189535], [0.15915494309189535, 0.5]]
-    """
-    name = kernel_name(activation)
-    A = tensor_arg("A", A)
-    B = tensor_arg("B", B, like=A, like_name="A")
-    if A.ndim < 2 or B.ndim < 2:
-        raise ValueError(
-            f"A, B: expected rows (..., p, d) and (..., q, d), got shapes {tuple(A.shape)} and "
-            f"{tuple(B.shape)}")
-    if A.shape[-1] != B.shape[-1]:
-        raise ValueError(f"B: last dimension is {B.shape[-1]}, expected the input dimension d={A.shape[-1]} of A")
-    try:
-        torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
-    except RuntimeError:
-        raise ValueError(
-            f"A, B: batch shapes {tuple(A.shape[:-2])} and {tuple(B.shape[:-2])} do not "
-            "broadcast") from None
-    if name == "relu":
-        return arccos_kernel_matrix(A, B, same=False)
-    return erf_kernel(A, B)
-
-
-def _gram(W: torch.Tensor, name: str) -> torch.Tensor:
-    return arccos_kernel_matrix(W, W, same=True) if name == "relu" else erf_kernel(W, W)
-
-
-def _teacher(V, c, W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    V = check_teacher(V, W)  # shape, dimension, finiteness, non-zero rows, device
-    c = torch.ones(V.shape[0], dtype=W.dtype, device=W.device) if c is None else as_tensor("c", c, dtype=W.dtype, device=W.device).to(W.dtype)
-    if c.shape != (V.shape[0],):
-        raise ValueError(f"c: expected shape ({V.shape[0]},) (one output weight per teacher row), got {tuple(c.shape)}")
-    check_finite("c", c)
-    return V, c
-
-
-def gaussian_risk(W, V, *, activation: str = "relu", a=None, c=None) -> torch.Tensor:
-    """Closed-form :math:`\\tfrac12\\mathbb E_x(\\sum_i a_i\\sigma(w_i^\\top x) - \\sum_j c_j\\sigma(v_j^\\top x))^2`.
-
-    For ReLU with ``a = c = 1`` this is :func:`~valleylib.relu_population_risk`. Differentiable in
-    ``W`` and ``a`` (the chapters train erf students with it through autograd).
-
-    Args:
-        W: ``(runs, n, d)`` or ``(n, d)``. V: ``(k, d)``.
-        a: output weights ``(runs, n)`` or ``(n,)``; default ones. c: ``(k,)``; default ones.
-
-    Returns:
-        ``(runs,)`` (a scalar for one network).
-    """
-    name = kernel_name(activation)
-    W, single = batch_weights("W", W)
-    V, c = _teacher(V, c, W)
-    a = torch.ones(W.shape[:2], dtype=W.dtype, device=W.device) if a is None else as_tensor("a", a, dtype=W.dtype, device=W.device)
-    check_floating("a", a)
-    if a.ndim == 1:
-        a = a.unsqueeze(0).expand(W.shape[0], -1)
-    if a.shape != W.shape[:2]:
-        raise ValueError(
-            f"a: expected shape {tuple(W.shape[:2])} (runs, n) of W, got "
-            f"{tuple(a.shape)}")
-    check_same_device(a=a, W=W)
-    a = a.to(W.dtype)
-    check_finite("a", a)
-    if name == "relu":  # homogeneous of degree 2 in (W, V): rescale exactly so that no product overflows
-        W, Vs, scale = rescale_rows(W, V)
-        G = arccos_kernel_matrix(W, W, same=True)
-        b = (arccos_kernel_matrix(W, Vs, same=False) @ c.unsqueeze(-1)).squeeze(-1)
-        tt = (c @ arccos_kernel_matrix(Vs, Vs, same=True) @ c.unsqueeze(-1)).squeeze(-1)
-        unscale = scale * scale
-    else:
-        G = _gram(W, name)
-        b = erf_kernel(W, V.unsqueeze(0)) @ c
-        tt = c @ _gram(V, name) @ c
-        unscale = None
-    risk = 0.5 * ((a.unsqueeze(-2) @ G @ a.unsqueeze(-1)).squeeze(-1).squeeze(-1) - 2 * (a * b).sum(-1) + tt)
-    if unscale is not None:
-        risk = check_result("W", risk / unscale, "risk")
-    return risk[0] if single else risk
 
 
 @dataclass(frozen=True)
@@ -254,13 +147,13 @@ def random_features_fit(
     name = kernel_name(activation)
     W, single = batch_weights("W", W)
     check_finite("W", W)
-    V, c = _teacher(V, c, W)
+    V, c = check_teacher_outputs(V, c, W)
     ridge = check_float("ridge", ridge, minimum=0.0)
     check_positive_int("max_iter", max_iter)
     tol = check_positive_float("tol", tol)
-    G = _gram(W, name)
+    G = gram(W, name)
     b = gaussian_kernel(W, V.unsqueeze(0), name) @ c
-    tt = float(c @ _gram(V, name) @ c)
+    tt = float(c @ gram(V, name) @ c)
     if nonnegative:
         a, kkt = _nnls(G, b, max_iter, tol)
     else:

@@ -43,6 +43,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _record import record  # noqa: E402
 
 import valleylib as vl  # noqa: E402
+from valleylib.certify import certify_minimum  # noqa: E402
+from valleylib.hessian import relu_population_hessian  # noqa: E402
+from valleylib.lowrisk import label_end_points  # noqa: E402
+from valleylib.safran_shamir import classify as classify_end_points  # noqa: E402
+from valleylib.safran_shamir import run_protocol
 
 #: Tolerance of the same-input comparison (float64 on both devices).
 RTOL, ATOL = 1e-8, 1e-10
@@ -168,22 +173,22 @@ def same_input_suite(device: torch.device) -> dict:
     out = {
         "risk": vl.relu_population_risk(on(W), on(V)),
         "gradient": vl.relu_population_gradient(on(W), on(V)),
-        "hessian": vl.relu_population_hessian(on(W[:2]), on(V)),
+        "hessian": relu_population_hessian(on(W[:2]), on(V)),
     }
     V6 = torch.eye(6, dtype=dt)
-    cert = vl.certify_minimum(on(torch.stack([W6, V6])), on(V6))
+    cert = certify_minimum(on(torch.stack([W6, V6])), on(V6))
     out["certified"] = cert.certified
     out["lambda_lower"] = cert.lambda_lower
     W0 = vl.xavier_init(16, 4, 4, generator=torch.Generator().manual_seed(7), device="cpu")
-    proto = vl.run_protocol(on(W0), on(torch.eye(4, dtype=dt)), progress=False)
+    proto = run_protocol(on(W0), on(torch.eye(4, dtype=dt)), progress=False)
     out["protocol_W"], out["protocol_iterations"] = proto.W, proto.iterations
-    out["protocol_labels"] = vl.classify_end_points(proto.W, on(torch.eye(4, dtype=dt)),
+    out["protocol_labels"] = classify_end_points(proto.W, on(torch.eye(4, dtype=dt)),
                                                     converged=proto.converged)[0]
     T = vl.make_teacher("ss", 3, device=device)
     end = vl.descend(on(vl.xavier_init(12, 4, 3, generator=torch.Generator().manual_seed(5),
                                        device="cpu")), T, max_iter=3000)
     out["descent_risk"] = end.risk
-    out["descent_labels"] = vl.label_end_points(end, T)[0]
+    out["descent_labels"] = label_end_points(end, T)[0]
     Wr = torch.randn(4, 6, 4, dtype=dt, generator=g) / 2
     fit = vl.random_features_fit(on(Wr), on(V), activation="relu")
     out["rf_coef"], out["rf_error"] = fit.coef, fit.error

@@ -69,7 +69,7 @@ def sampled_risk(W, a, sampler: Callable, samples: int, *, seed: int = 0, activa
     Monte Carlo estimate that a closed-form population risk must agree with."""
     import torch
 
-    from valleylib import empirical_risk
+    from valleylib.empirical import empirical_risk
 
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     x, y = sampler(samples, gen)

@@ -4,36 +4,36 @@ import pytest
 import torch
 
 import valleylib as vl
-from valleylib.activations import ACTIVATIONS
+from valleylib.activations import ACTIVATIONS, get_activation, polynomial
 
 
 def test_registry_names_and_values():
     z = torch.linspace(-2, 2, 9, dtype=torch.float64)
-    assert torch.equal(vl.get_activation("relu")(z), z.clamp(min=0))
-    assert torch.allclose(vl.get_activation("quadratic")(z), z**2)
-    assert torch.allclose(vl.get_activation("cubic")(z), z**3)
-    assert torch.allclose(vl.get_activation("linear")(z), z)
-    assert torch.allclose(vl.get_activation("erf")(z), torch.erf(z))
+    assert torch.equal(get_activation("relu")(z), z.clamp(min=0))
+    assert torch.allclose(get_activation("quadratic")(z), z**2)
+    assert torch.allclose(get_activation("cubic")(z), z**3)
+    assert torch.allclose(get_activation("linear")(z), z)
+    assert torch.allclose(get_activation("erf")(z), torch.erf(z))
     assert set(ACTIVATIONS) >= {"relu", "linear", "quadratic", "tanh", "sigmoid", "erf", "softplus"}
 
 
 def test_polynomial_coefficients_and_degree():
-    p = vl.get_activation([1.0, -2.0, 0.0, 0.5])
+    p = get_activation([1.0, -2.0, 0.0, 0.5])
     z = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
     assert torch.allclose(p(z), 1 - 2 * z + 0.5 * z**3)
     assert p.is_polynomial and p.degree == 3
-    assert not vl.get_activation("relu").is_polynomial
+    assert not get_activation("relu").is_polynomial
 
 
 def test_activation_bad_input():
     with pytest.raises(ValueError, match="activation='gelu' is not registered"):
-        vl.get_activation("gelu")
+        get_activation("gelu")
     with pytest.raises(TypeError, match="activation"):
-        vl.get_activation(3.0)
+        get_activation(3.0)
     with pytest.raises(ValueError, match="non-zero coefficient"):
-        vl.polynomial([0.0, 0.0])
+        polynomial([0.0, 0.0])
     with pytest.raises(ValueError, match="finite"):
-        vl.polynomial([1.0, float("nan")])
+        polynomial([1.0, float("nan")])
 
 
 def test_two_layer_matches_loop(gen):

@@ -14,10 +14,12 @@ below (correct results where the input is valid: a zero neuron, huge weights).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
@@ -26,6 +28,11 @@ import torch
 
 import valleylib as vl
 from valleylib import landscape
+
+#: Every public name: the top level, and the names that left it taken from their homes.
+PUBLIC = [*vl.__all__, *vl._MOVED]
+pub = SimpleNamespace(**{n: getattr(vl, n) for n in vl.__all__},
+                      **{n: getattr(importlib.import_module(f"valleylib.{m}"), a) for n, (m, a) in vl._MOVED.items()})
 
 f64 = torch.float64
 NAN, INF = float("nan"), float("inf")
@@ -137,10 +144,10 @@ spec("session_info", lambda **k: vl.session_info(), {},
           ("env budget", {"env:VALLEYLIB_BUDGET": "huge"}, "VALLEYLIB_BUDGET")])
 
 # ------------------------------------------------------------------ models
-spec("get_activation", vl.get_activation, {"activation": "relu"},
+spec("get_activation", pub.get_activation, {"activation": "relu"},
      bad=[("unknown", {"activation": "swish"}, "activation"), ("number", {"activation": 3}, "activation"),
           ("nan coeff", {"activation": [0.0, NAN]}, "coefficients")])
-spec("polynomial", vl.polynomial, {"coefficients": [0.0, 1.0]},
+spec("polynomial", pub.polynomial, {"coefficients": [0.0, 1.0]},
      bad=[("empty", {"coefficients": []}, "coefficients"), ("zeros", {"coefficients": [0.0]}, "coefficients"),
           ("nan", {"coefficients": [1.0, NAN]}, "coefficients"), ("str", {"coefficients": "ab"}, "coefficients")])
 spec("two_layer", vl.two_layer, {"x": X, "W": W3, "a": A3, "b": A3},
@@ -155,7 +162,7 @@ spec("relu_population_risk", vl.relu_population_risk, {"W": W3, "V": V3},
      bad=[("zero teacher row", {"V": torch.zeros(3, 3, dtype=f64)}, "V"), ("overflow", {"W": W3 * 1e160}, "W")])
 spec("relu_population_gradient", vl.relu_population_gradient, {"W": W3, "V": V3},
      tensors={"W": T + ("lastdim", "runs0"), "V": T + ("lastdim",)})
-spec("relu_population_hessian", vl.relu_population_hessian, {"W": W3, "V": V3},
+spec("relu_population_hessian", pub.relu_population_hessian, {"W": W3, "V": V3},
      tensors={"W": T + ("lastdim", "runs0"), "V": T + ("lastdim",)},
      bad=[("zero row", {"W": torch.cat([W3[:, :1] * 0, W3[:, 1:]], 1)}, "W")])
 spec("monte_carlo_risk", lambda **k: vl.monte_carlo_risk(generator=torch.Generator().manual_seed(0), **k),
@@ -164,29 +171,29 @@ spec("monte_carlo_risk", lambda **k: vl.monte_carlo_risk(generator=torch.Generat
      bad=[("samples 1", {"samples": 1}, "samples"), ("samples float", {"samples": 10.5}, "samples"),
           ("chunk 0", {"chunk": 0}, "chunk"), ("a nan", {"a": _poke(A3, NAN)}, "a"), ("c nan", {"c": torch.tensor([NAN, 1.0, 1.0], dtype=f64)}, "c"),
           ("unknown activation", {"activation": "swish"}, "activation")])
-spec("hessian_min_eigenvalue", vl.hessian_min_eigenvalue, {"W": W3, "V": V3},
+spec("hessian_min_eigenvalue", pub.hessian_min_eigenvalue, {"W": W3, "V": V3},
      tensors={"W": T + ("lastdim",), "V": T + ("lastdim",)},
      bad=[("chunk 0", {"chunk": 0}, "chunk"), ("chunk float", {"chunk": 2.0}, "chunk")])
-spec("smallest_eigenvalues", vl.smallest_eigenvalues, {"H": SPD, "m": 2},
+spec("smallest_eigenvalues", pub.smallest_eigenvalues, {"H": SPD, "m": 2},
      tensors={"H": ("nan", "inf", "int", "meta", "lastdim", "empty", "list")},
      bad=[("non-symmetric", {"H": SPD + torch.triu(torch.ones(4, 4, dtype=f64), 1)}, "H"), ("m 0", {"m": 0}, "m"),
           ("m 5", {"m": 5}, "m"), ("m float", {"m": 1.5}, "m"), ("vector", {"H": torch.ones(3, dtype=f64)}, "H")])
-spec("certify_minimum", vl.certify_minimum, {"W": W3, "V": V3},
+spec("certify_minimum", pub.certify_minimum, {"W": W3, "V": V3},
      tensors={"W": T + ("lastdim",), "V": T + ("lastdim",)},
      bad=[("margin negative", {"margin_factor": -1.0}, "margin_factor"), ("margin nan", {"margin_factor": NAN}, "margin_factor")])
-spec("group_families", vl.group_families, {"W": W3},
+spec("group_families", pub.group_families, {"W": W3},
      tensors={"W": T},
      bad=[("atol negative", {"atol": -1e-5}, "atol"), ("atol nan", {"atol": NAN}, "atol")])
-spec("family_signature", vl.family_signature, {"W": W3},
+spec("family_signature", pub.family_signature, {"W": W3},
      tensors={"W": T}, bad=[("decimals float", {"decimals": 2.5}, "decimals"), ("decimals negative", {"decimals": -1}, "decimals")])
-spec("third_derivative_bound", vl.third_derivative_bound, {"W": W3, "V": V3, "radius": 1e-3},
+spec("third_derivative_bound", pub.third_derivative_bound, {"W": W3, "V": V3, "radius": 1e-3},
      tensors={"W": T + ("lastdim",), "V": T + ("lastdim",)},
      bad=[("negative radius", {"radius": -0.1}, "radius"), ("nan radius", {"radius": NAN}, "radius"),
           ("radius shape", {"radius": torch.ones(5, dtype=f64)}, "radius"), ("radius str", {"radius": "big"}, "radius")])
 
 # ------------------------------------------------------------------ Safran–Shamir protocol
 W66 = vl.xavier_init(2, 3, 3, generator=torch.Generator().manual_seed(0))
-spec("run_protocol", vl.run_protocol, {"W0": W66, "max_iter": 50, "progress": False},
+spec("run_protocol", pub.run_protocol, {"W0": W66, "max_iter": 50, "progress": False},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "list"), "V": ("nan", "meta", "lastdim")},
      bad=[("float32", {"W0": W66.float()}, "tol"), ("float32 names W0", {"W0": W66.float()}, "W0"),
           ("W0 and V", {"W0": torch.cat([W66, W66[..., :1]], -1), "V": V3}, "V"), ("negative tol", {"tol": -1e-9}, "tol"),
@@ -197,10 +204,10 @@ spec("run_protocol", vl.run_protocol, {"W0": W66, "max_iter": 50, "progress": Fa
 spec("xavier_init", vl.xavier_init, {"runs": 2, "n": 3, "d": 3},
      bad=[("runs 0", {"runs": 0}, "runs"), ("n float", {"n": 3.0}, "n"), ("d negative", {"d": -1}, "d"),
           ("device meta", {"device": "meta"}, "device"), ("dtype int", {"dtype": torch.int64}, "dtype")])
-spec("teacher_identity", vl.teacher_identity, {"k": 3},
+spec("teacher_identity", pub.teacher_identity, {"k": 3},
      bad=[("k 0", {"k": 0}, "k"), ("k float", {"k": 2.5}, "k"), ("device bogus", {"device": "bogus"}, "device"),
           ("dtype str", {"dtype": "float64"}, "dtype")])
-spec("classify_end_points", vl.classify_end_points, {"W": W66},
+spec("classify_end_points", pub.classify_end_points, {"W": W66},
      tensors={"W": T, "V": ("nan", "meta", "lastdim"), "converged": ("meta", "ndim")},
      bad=[("float32", {"W": W66.float()}, "tol"), ("negative tol", {"tol": -1.0}, "tol"),
           ("nan threshold", {"risk_threshold": NAN}, "risk_threshold"),
@@ -208,10 +215,10 @@ spec("classify_end_points", vl.classify_end_points, {"W": W66},
           ("converged float", {"converged": torch.ones(2)}, "converged")])
 
 # ------------------------------------------------------------------ random features, low risk
-spec("gaussian_kernel", vl.gaussian_kernel, {"A": W3, "B": V3},
+spec("gaussian_kernel", pub.gaussian_kernel, {"A": W3, "B": V3},
      tensors={"A": ("nan", "inf", "int", "meta", "lastdim", "list"), "B": ("nan", "inf", "int", "meta", "lastdim", "f32", "list")},
      bad=[("activation", {"activation": "tanh"}, "activation"), ("vector", {"A": torch.ones(3, dtype=f64)}, "A")])
-spec("gaussian_risk", vl.gaussian_risk, {"W": W3, "V": V3, "a": A3},
+spec("gaussian_risk", pub.gaussian_risk, {"W": W3, "V": V3, "a": A3},
      tensors={"W": T + ("lastdim",), "V": T + ("lastdim",), "a": ("nan", "inf", "int", "meta", "ndim", "list")},
      bad=[("activation", {"activation": "tanh"}, "activation"), ("c nan", {"c": torch.tensor([1.0, NAN, 1.0], dtype=f64)}, "c"),
           ("overflow", {"W": W3 * 1e160, "a": None}, "W")])
@@ -236,17 +243,18 @@ spec("make_teacher", vl.make_teacher, {"family": "ss", "k": 3},
 spec("descend", vl.descend, {"W0": W66, "V": V3, "max_iter": 20, "progress": False},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "V": ("nan", "meta", "lastdim")},
      bad=[("negative tol", {"tol": -1.0}, "tol"), ("activation", {"activation": "tanh"}, "activation")])
-spec("label_end_points", lambda end=None, **k: vl.label_end_points(end if end is not None else vl.descend(W66, V3, max_iter=20, progress=False), **k),
+spec("label_end_points",
+     lambda end=None, **k: pub.label_end_points(end if end is not None else vl.descend(W66, V3, max_iter=20, progress=False), **k),
      {"V": V3}, tensors={"V": ("nan", "meta", "lastdim")},
      bad=[("end type", {"end": "not a descent"}, "end"), ("threshold nan", {"risk_threshold": NAN}, "risk_threshold")])
-spec("width_sweep", vl.width_sweep, {"V": V3, "widths": [3], "runs": 2, "max_iter": 10, "progress": False},
+spec("width_sweep", pub.width_sweep, {"V": V3, "widths": [3], "runs": 2, "max_iter": 10, "progress": False},
      tensors={"V": ("nan", "inf", "int", "meta", "ndim")},
      bad=[("width float", {"widths": [3.5]}, "widths"), ("runs 0", {"runs": 0}, "runs"), ("negative tol", {"tol": -1.0}, "tol")])
 W_START = torch.cat([V3[None] * 1.0, 0.01 * _rnd(1, 2, 3)], 1)  # n = 5 >= k = 3
 spec("start_certificate", vl.start_certificate, {"W0": W_START, "V": V3},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "V": ("nan", "meta", "lastdim")},
      bad=[("points 1", {"points": 1}, "points")])
-spec("straight_line_to_global", vl.straight_line_to_global, {"W0": W_START, "V": V3},
+spec("straight_line_to_global", pub.straight_line_to_global, {"W0": W_START, "V": V3},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "V": ("nan", "meta", "lastdim")},
      bad=[("points 1", {"points": 1}, "points")])
 
@@ -262,93 +270,93 @@ spec("train", vl.train, {"params0": P0, "loss_grad": quad_lg, "max_iter": 5, "pr
           ("on_divergence", {"on_divergence": "explode"}, "on_divergence"), ("max_iter float", {"max_iter": 5.5}, "max_iter"),
           ("betas", {"method": "adam", "betas": (1.5, 0.9)}, "betas"), ("zero runs", {"params0": P0[:0]}, "params0"),
           ("1-d params", {"params0": P0.reshape(-1)}, "params0")])
-spec("grad_norm", vl.grad_norm, {"grad": P0}, bad=[("kind", {"kind": "l7"}, "kind"), ("list", {"grad": [1.0, 2.0]}, "grad")])
+spec("grad_norm", pub.grad_norm, {"grad": P0}, bad=[("kind", {"kind": "l7"}, "kind"), ("list", {"grad": [1.0, 2.0]}, "grad")])
 
 # ------------------------------------------------------------------ linear networks
-spec("whiten", vl.whiten, {"X": LX.T, "Y": LY.T}, tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")})
+spec("whiten", pub.whiten, {"X": LX.T, "Y": LY.T}, tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")})
 LIN = {"W1": LW1, "W2": LW2, "X": LX.T, "Y": LY.T}
 LIN_T = {"W1": ("nan", "inf", "meta", "ndim", "lastdim"), "W2": ("nan", "inf", "meta", "ndim", "lastdim"),
          "X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")}
-spec("shallow_loss", vl.shallow_loss, LIN, tensors=LIN_T)
-spec("shallow_loss_grad", vl.shallow_loss_grad, LIN, tensors=LIN_T)
-spec("shallow_hessian", vl.shallow_hessian, LIN, tensors=LIN_T)
-spec("saddle_curvature_bound", vl.saddle_curvature_bound, LIN, tensors=LIN_T)
-spec("classify_shallow", vl.classify_shallow, LIN, tensors=LIN_T)
-spec("shallow_train_loss_grad", vl.shallow_train_loss_grad, {"X": LX.T, "Y": LY.T, "d1": 2},
+spec("shallow_loss", pub.shallow_loss, LIN, tensors=LIN_T)
+spec("shallow_loss_grad", pub.shallow_loss_grad, LIN, tensors=LIN_T)
+spec("shallow_hessian", pub.shallow_hessian, LIN, tensors=LIN_T)
+spec("saddle_curvature_bound", pub.saddle_curvature_bound, LIN, tensors=LIN_T)
+spec("classify_shallow", pub.classify_shallow, LIN, tensors=LIN_T)
+spec("shallow_train_loss_grad", pub.shallow_train_loss_grad, {"X": LX.T, "Y": LY.T, "d1": 2},
      tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")}, bad=[("d1 0", {"d1": 0}, "d1")])
-spec("global_minimum_value", vl.global_minimum_value, {"X": LX.T, "Y": LY.T, "d1": 2},
+spec("global_minimum_value", pub.global_minimum_value, {"X": LX.T, "Y": LY.T, "d1": 2},
      tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")}, bad=[("d1 0", {"d1": 0}, "d1")])
-spec("critical_points", vl.critical_points, {"X": LX.T, "Y": LY.T, "d1": 1},
+spec("critical_points", pub.critical_points, {"X": LX.T, "Y": LY.T, "d1": 1},
      tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")}, bad=[("d1 0", {"d1": 0}, "d1")])
 HESS = torch.eye(3, dtype=f64).expand(2, 3, 3)
-spec("classify", vl.classify, {"hessian": HESS, "loss": torch.ones(2, dtype=f64), "grad_norm": torch.zeros(2, dtype=f64), "global_value": 0.0},
+spec("classify", pub.classify, {"hessian": HESS, "loss": torch.ones(2, dtype=f64), "grad_norm": torch.zeros(2, dtype=f64), "global_value": 0.0},
      tensors={"hessian": ("nan", "meta"), "loss": ("nan", "meta"), "grad_norm": ("nan", "meta")},
      bad=[("loss length", {"loss": torch.ones(3, dtype=f64)}, "loss"), ("grad_norm length", {"grad_norm": torch.zeros(1, dtype=f64)}, "grad_norm"),
           ("hessian count", {"hessian": torch.eye(3, dtype=f64).expand(4, 3, 3)}, "hessian"),
           ("global nan", {"global_value": NAN}, "global_value"), ("negative tol", {"grad_tol": -1.0}, "grad_tol")])
 def _global_min(seed):  # a global minimum of the shallow net with d1 = 2 >= d2 = 2 (as tests/test_linear.py)
     g = torch.Generator().manual_seed(seed)
-    w = vl.whiten(LX.T, LY.T)
+    w = pub.whiten(LX.T, LY.T)
     P = w.C @ torch.linalg.inv(w.S)
     W2 = torch.randn(2, 2, dtype=f64, generator=g)
     Wp = torch.linalg.pinv(W2)
     return Wp @ P + (torch.eye(2, dtype=f64) - Wp @ W2) @ torch.randn(2, 3, dtype=f64, generator=g), W2
 
 
-spec("global_minimum_path", vl.global_minimum_path,
+spec("global_minimum_path", pub.global_minimum_path,
      {"X": LX.T, "Y": LY.T, "start": vl.linear.random_global_minimum(LX.T, LY.T, 3, generator=torch.Generator().manual_seed(1)),
       "end": vl.linear.random_global_minimum(LX.T, LY.T, 3, generator=torch.Generator().manual_seed(2)),
       "ts": torch.linspace(0, 1, 3, dtype=f64)},
      bad=[("ts nan", {"ts": torch.tensor([0.0, NAN], dtype=f64)}, "ts")])
 DW = [LW1, LW2]
-spec("deep_linear_loss_grad", vl.deep_linear_loss_grad, {"weights": DW, "X": LX.T, "Y": LY.T},
+spec("deep_linear_loss_grad", pub.deep_linear_loss_grad, {"weights": DW, "X": LX.T, "Y": LY.T},
      tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")},
      bad=[("weights nan", {"weights": [_poke(LW1, NAN), LW2]}, "weights[0]"), ("weights mismatch", {"weights": [LW1, LW1]}, "weights[1]")])
-spec("deep_linear_hessian", vl.deep_linear_hessian, {"weights": DW, "X": LX.T, "Y": LY.T},
+spec("deep_linear_hessian", pub.deep_linear_hessian, {"weights": DW, "X": LX.T, "Y": LY.T},
      tensors={"X": ("nan", "inf", "meta", "ndim"), "Y": ("nan", "inf", "meta", "ndim")},
      bad=[("weights nan", {"weights": [_poke(LW1, NAN), LW2]}, "weights[0]")])
 
 # ------------------------------------------------------------------ intrinsic dimension
-spec("intrinsic_dimension", vl.intrinsic_dimension, {"activation": "quadratic", "n": 2},
+spec("intrinsic_dimension", pub.intrinsic_dimension, {"activation": "quadratic", "n": 2},
      bad=[("n 0", {"n": 0}, "n"), ("n float", {"n": 2.5}, "n"), ("activation", {"activation": "swish"}, "activation"),
           ("method", {"method": "guess"}, "method"), ("device", {"device": "bogus", "method": "numerical"}, "device")])
-spec("polynomial_dimension", vl.polynomial_dimension, {"degrees": [1, 2], "d": 3},
+spec("polynomial_dimension", pub.polynomial_dimension, {"degrees": [1, 2], "d": 3},
      bad=[("d 0", {"d": 0}, "d"), ("negative degree", {"degrees": [-1]}, "degrees"), ("float degree", {"degrees": [1.5]}, "degrees")])
-spec("feature_spectrum", vl.feature_spectrum, {"activation": "tanh", "n": 2, "directions": 8, "samples": 8},
+spec("feature_spectrum", pub.feature_spectrum, {"activation": "tanh", "n": 2, "directions": 8, "samples": 8},
      bad=[("n 0", {"n": 0}, "n"), ("directions 0", {"directions": 0}, "directions"), ("activation", {"activation": "swish"}, "activation")])
-spec("numerical_rank", vl.numerical_rank, {"F": _rnd(6, 4)},
+spec("numerical_rank", pub.numerical_rank, {"F": _rnd(6, 4)},
      tensors={"F": ("nan", "inf", "meta", "ndim", "runs0", "list")})
 
 # ------------------------------------------------------------------ empirical risks
 EW, EA = _rnd(2, 3, 3, seed=10), _rnd(2, 3, seed=11)
-spec("empirical_risk", vl.empirical_risk, {"W": EW, "a": EA, "x": X, "y": Y},
+spec("empirical_risk", pub.empirical_risk, {"W": EW, "a": EA, "x": X, "y": Y},
      tensors={"W": T + ("lastdim", "runs0"), "a": ("nan", "inf", "meta", "ndim", "list"), "x": T + ("lastdim",),
               "y": ("nan", "inf", "meta", "ndim", "list")},
      bad=[("zero samples", {"x": X[:0], "y": Y[:0]}, "x"), ("logistic 0/1", {"loss": "logistic", "y": (Y > 0).double()}, "y"),
           ("loss", {"loss": "hinge"}, "loss"), ("y length", {"y": Y[:5]}, "y")])
-spec("output_layer_minimum", vl.output_layer_minimum, {"W": EW, "x": X, "y": Y},
+spec("output_layer_minimum", pub.output_layer_minimum, {"W": EW, "x": X, "y": Y},
      tensors={"W": T + ("lastdim", "runs0"), "x": T + ("lastdim",), "y": ("nan", "inf", "meta", "ndim", "list")},
      bad=[("zero samples", {"x": X[:0], "y": Y[:0]}, "x"), ("logistic 0/1", {"loss": "logistic", "y": (Y > 0).double()}, "y"),
           ("newton_steps 0", {"loss": "logistic", "y": torch.sign(Y), "newton_steps": 0}, "newton_steps")])
-spec("function_space_minimum", vl.function_space_minimum, {"x": X, "y": Y, "activation": "quadratic"},
+spec("function_space_minimum", pub.function_space_minimum, {"x": X, "y": Y, "activation": "quadratic"},
      tensors={"x": ("nan", "inf", "int", "meta", "ndim", "list"), "y": ("nan", "inf", "meta", "ndim", "list")},
      bad=[("relu", {"activation": "relu"}, "activation"), ("zero samples", {"x": X[:0], "y": Y[:0]}, "x"), ("loss", {"loss": "hinge"}, "loss")])
-spec("success_fraction", vl.success_fraction, {"final_risk": torch.tensor([1.0, 1.2], dtype=f64), "minimum": 1.0},
+spec("success_fraction", pub.success_fraction, {"final_risk": torch.tensor([1.0, 1.2], dtype=f64), "minimum": 1.0},
      tensors={"final_risk": ("int", "meta", "ndim", "empty", "list")},
      bad=[("minimum nan", {"minimum": NAN}, "minimum"), ("rtol negative", {"rtol": -1.0}, "rtol"), ("atol nan", {"atol": NAN}, "atol")])
 DW0 = _rnd(12, 3, seed=12)
-spec("descent_path", vl.descent_path, {"W0": DW0, "a0": _rnd(12, seed=13), "x": X[:6], "y": Y[:6], "activation": "quadratic", "steps": 2},
+spec("descent_path", pub.descent_path, {"W0": DW0, "a0": _rnd(12, seed=13), "x": X[:6], "y": Y[:6], "activation": "quadratic", "steps": 2},
      tensors={"W0": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "a0": ("nan", "inf", "meta", "ndim", "lastdim"),
               "x": ("nan", "inf", "meta", "ndim", "lastdim"), "y": ("nan", "inf", "meta", "ndim")},
      bad=[("steps 1", {"steps": 1}, "steps")])
-RW, RA = vl.relu_valley_points(4, 2, 1.0, 2.0)[:2]
-spec("relu_valley_risk", vl.relu_valley_risk, {"W": RW, "a": RA, "alpha": 1.0, "beta": 2.0},
+RW, RA = pub.relu_valley_points(4, 2, 1.0, 2.0)[:2]
+spec("relu_valley_risk", pub.relu_valley_risk, {"W": RW, "a": RA, "alpha": 1.0, "beta": 2.0},
      tensors={"W": T, "a": ("nan", "inf", "meta", "ndim", "lastdim", "list")},
      bad=[("alpha nan", {"alpha": NAN}, "alpha"), ("beta inf", {"beta": INF}, "beta"), ("n_target", {"n_target": 9}, "n_target"),
           ("alpha str", {"alpha": "one"}, "alpha")])
-spec("relu_valley_sampler", vl.relu_valley_sampler, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
+spec("relu_valley_sampler", pub.relu_valley_sampler, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
      bad=[("d 2", {"d": 2}, "d"), ("n 5", {"n": 5}, "n"), ("alpha nan", {"alpha": NAN}, "alpha"), ("n float", {"n": 2.0}, "n")])
-spec("relu_valley_points", vl.relu_valley_points, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
+spec("relu_valley_points", pub.relu_valley_points, {"d": 4, "n": 2, "alpha": 1.0, "beta": 2.0},
      bad=[("beta nan", {"beta": NAN}, "beta"), ("d 2", {"d": 2}, "d"), ("dtype int", {"dtype": torch.int32}, "dtype"),
           ("device mps", {"device": "mps"}, "device")])
 
@@ -362,15 +370,15 @@ def nan_bump(theta):  # finite at both end points, NaN half-way
 PATH_T = {"theta_a": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"), "theta_b": ("nan", "inf", "int", "meta", "ndim", "lastdim")}
 PATH_BAD = [("loss not callable", {"loss": 3}, "loss"), ("scalar loss", {"loss": lambda t: (t * t).sum()}, "loss"),
             ("NaN inside", {"loss": nan_bump}, "loss")]
-spec("straight_line", vl.straight_line, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B},
+spec("straight_line", pub.straight_line, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B},
      tensors=PATH_T, bad=PATH_BAD + [("threshold negative", {"threshold": -1.0}, "threshold"), ("resolution 0", {"resolution": 0}, "resolution")])
-spec("find_path", vl.find_path, {"method": "line", "loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B},
+spec("find_path", pub.find_path, {"method": "line", "loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B},
      tensors=PATH_T, bad=PATH_BAD + [("method", {"method": "teleport"}, "method")])
-spec("dss", vl.dss, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "threshold": 0.5, "max_depth": 1, "max_iter": 20, "progress": False},
+spec("dss", pub.dss, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "threshold": 0.5, "max_depth": 1, "max_iter": 20, "progress": False},
      tensors=PATH_T, bad=PATH_BAD[:2] + [("threshold nan", {"threshold": NAN}, "threshold"), ("alpha 2", {"alpha": 2.0}, "alpha"),
                                           ("insert", {"insert": "random"}, "insert"),
                                           ("threshold below ends", {"loss": lambda t: bowl(t) + 1.0}, "threshold")])
-spec("dss_many", vl.dss_many, {"loss": bowl, "theta_a": THETA_A[None], "theta_b": THETA_B[None], "threshold": 0.5, "max_depth": 1,
+spec("dss_many", pub.dss_many, {"loss": bowl, "theta_a": THETA_A[None], "theta_b": THETA_B[None], "threshold": 0.5, "max_depth": 1,
                                "max_iter": 20, "progress": False},
      tensors={"theta_a": ("nan", "inf", "int", "meta", "ndim", "lastdim"), "theta_b": ("nan", "inf", "meta", "lastdim")},
      bad=[("threshold shape", {"threshold": torch.ones(3, dtype=f64)}, "threshold"), ("threshold nan", {"threshold": NAN}, "threshold")])
@@ -379,48 +387,48 @@ CURVE_BAD = PATH_BAD[:2] + [("lr negative", {"lr": -1.0}, "lr"), ("nodes 1", {"n
                             ("weight_decay", {"weight_decay": -1.0}, "weight_decay"),
                             ("init shape", {"init": torch.ones(3, dtype=f64)}, "init"),
                             ("init nan", {"init": torch.tensor([NAN, 0.0], dtype=f64)}, "init")]
-spec("bezier_curve", vl.bezier_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
-spec("polychain_curve", vl.polychain_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
+spec("bezier_curve", pub.bezier_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
+spec("polychain_curve", pub.polychain_curve, CURVE, tensors=PATH_T, bad=CURVE_BAD)
 spec("neb", vl.neb, {"loss": bowl, "theta_a": THETA_A, "theta_b": THETA_B, "steps": 2, "pivots": 3, "resolution": 2},
      tensors=PATH_T, bad=PATH_BAD[:2] + [("pivots 0", {"pivots": 0}, "pivots"), ("spring", {"spring": -1.0}, "spring"),
                                           ("momentum", {"momentum": 1.0}, "momentum"), ("init shape", {"init": torch.ones(2, 2, dtype=f64)}, "init")])
 TH0 = torch.stack([THETA_A * 2, THETA_B * 2])
-spec("train_to_level", vl.train_to_level, {"loss": bowl, "theta0": TH0, "target": 0.1, "max_iter": 5, "progress": False},
+spec("train_to_level", pub.train_to_level, {"loss": bowl, "theta0": TH0, "target": 0.1, "max_iter": 5, "progress": False},
      tensors={"theta0": ("nan", "inf", "int", "meta", "ndim")},
      bad=[("target nan", {"target": NAN}, "target"), ("target shape", {"target": torch.ones(3, dtype=f64)}, "target"),
           ("scalar loss", {"loss": lambda t: (t * t).sum()}, "loss"), ("loss not callable", {"loss": None}, "loss"),
           ("lr negative", {"lr": -1.0}, "lr"), ("target str", {"target": "low"}, "target")])
-spec("train_through_levels", vl.train_through_levels, {"loss": bowl, "theta0": TH0, "levels": [0.5, 0.1], "max_iter": 5, "progress": False},
+spec("train_through_levels", pub.train_through_levels, {"loss": bowl, "theta0": TH0, "levels": [0.5, 0.1], "max_iter": 5, "progress": False},
      tensors={"theta0": ("nan", "inf", "int", "meta", "ndim")},
      bad=[("level nan", {"levels": [0.5, NAN]}, "levels[1]"), ("no levels", {"levels": []}, "levels"),
           ("scalar loss", {"loss": lambda t: (t * t).sum()}, "loss"), ("levels number", {"levels": 0.5}, "levels")])
-spec("interpolated_losses", vl.interpolated_losses, {"loss": bowl, "left": THETA_A[None], "right": THETA_B[None], "resolution": 4},
+spec("interpolated_losses", pub.interpolated_losses, {"loss": bowl, "left": THETA_A[None], "right": THETA_B[None], "resolution": 4},
      tensors={"left": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"), "right": ("nan", "inf", "int", "meta", "ndim", "lastdim", "f32")},
      bad=[("resolution 0", {"resolution": 0}, "resolution"), ("loss not callable", {"loss": 1}, "loss")])
-spec("path_length", vl.path_length, {"nodes": TH0}, tensors={"nodes": ("nan", "inf", "meta", "ndim", "empty", "list")})
+spec("path_length", pub.path_length, {"nodes": TH0}, tensors={"nodes": ("nan", "inf", "meta", "ndim", "empty", "list")})
 
 # ------------------------------------------------------------------ small MLPs
-MTH = vl.mlp_init(2, MLP_W, generator=torch.Generator().manual_seed(0))
-spec("mlp_forward", vl.mlp_forward, {"theta": MTH, "x": MLP_X, "widths": MLP_W},
+MTH = pub.mlp_init(2, MLP_W, generator=torch.Generator().manual_seed(0))
+spec("mlp_forward", pub.mlp_forward, {"theta": MTH, "x": MLP_X, "widths": MLP_W},
      tensors={"theta": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"),
               "x": ("nan", "inf", "int", "meta", "ndim", "lastdim", "f32", "list")},
      bad=[("widths", {"widths": (2,)}, "widths"), ("width 0", {"widths": (2, 0, 1)}, "widths[1]"),
           ("activation", {"activation": "swish"}, "activation")])
-spec("mlp_loss", vl.mlp_loss, {"x": MLP_X, "y": MLP_Y, "widths": MLP_W},
+spec("mlp_loss", pub.mlp_loss, {"x": MLP_X, "y": MLP_Y, "widths": MLP_W},
      tensors={"x": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list"), "y": ("nan", "inf", "int", "meta", "ndim", "lastdim", "list")},
      bad=[("loss", {"loss": "huber"}, "loss"), ("zero samples", {"x": MLP_X[:0], "y": MLP_Y[:0]}, "x")])
-spec("mlp_init", vl.mlp_init, {"runs": 2, "widths": MLP_W},
+spec("mlp_init", pub.mlp_init, {"runs": 2, "widths": MLP_W},
      bad=[("runs 0", {"runs": 0}, "runs"), ("distribution", {"distribution": "cauchy"}, "distribution"), ("scale nan", {"scale": NAN}, "scale"),
           ("scale negative", {"scale": -1.0}, "scale"), ("width float", {"widths": (2, 3.5, 1)}, "widths[1]"),
           ("dtype int", {"dtype": torch.int64}, "dtype"), ("device meta", {"device": "meta"}, "device")])
-spec("mlp_num_params", vl.mlp_num_params, {"widths": MLP_W},
+spec("mlp_num_params", pub.mlp_num_params, {"widths": MLP_W},
      bad=[("one width", {"widths": (3,)}, "widths"), ("negative", {"widths": (2, -1)}, "widths[1]")])
-spec("polynomial_task", vl.polynomial_task, {"target": sorted(vl.POLYNOMIAL_TARGETS)[0], "samples": 10},
+spec("polynomial_task", pub.polynomial_task, {"target": sorted(pub.POLYNOMIAL_TARGETS)[0], "samples": 10},
      bad=[("target", {"target": "sine"}, "target"), ("samples 0", {"samples": 0}, "samples"), ("dtype int", {"dtype": torch.int64}, "dtype"),
           ("device bogus", {"device": "bogus"}, "device")])
-spec("teacher_student_task", vl.teacher_student_task, {"d": 2, "k": 2, "n": 3, "samples": 10},
+spec("teacher_student_task", pub.teacher_student_task, {"d": 2, "k": 2, "n": 3, "samples": 10},
      bad=[("d 0", {"d": 0}, "d"), ("samples float", {"samples": 10.5}, "samples"), ("dtype int", {"dtype": torch.int64}, "dtype")])
-spec("cyclic_task", vl.cyclic_task, {}, bad=[("activation", {"activation": "swish"}, "activation"),
+spec("cyclic_task", pub.cyclic_task, {}, bad=[("activation", {"activation": "swish"}, "activation"),
                                              ("dtype int", {"dtype": torch.int64}, "dtype"), ("device mps", {"device": "mps"}, "device")])
 
 # ------------------------------------------------------------------ landscapes
@@ -430,7 +438,7 @@ spec("sublevel_components", landscape.sublevel_components, {"values": GRID, "lev
      bad=[("level nan", {"level": NAN}, "level"), ("level str", {"level": "low"}, "level"),
           ("mask shape", {"global_mask": np.ones((3, 3), dtype=bool)}, "global_mask")])
 XS = torch.linspace(-1, 1, 3, dtype=f64)
-spec("grid_evaluate", vl.grid_evaluate, {"fn": lambda p: (p * p).sum(-1), "xs": XS, "ys": XS},
+spec("grid_evaluate", pub.grid_evaluate, {"fn": lambda p: (p * p).sum(-1), "xs": XS, "ys": XS},
      tensors={"xs": ("meta", "ndim", "empty", "list"), "ys": ("meta", "ndim", "empty", "f32")},
      bad=[("fn scalar", {"fn": lambda p: (p * p).sum()}, "fn"), ("fn not callable", {"fn": 3}, "fn")])
 
@@ -442,16 +450,16 @@ spec("experiments", lambda **k: vl.experiments(), {})
 spec("fisher_exact", vl.fisher_exact, {"x1": 3, "n1": 10, "x2": 7, "n2": 10},
      bad=[("x1 > n1", {"x1": 11}, "x1"), ("n1 0", {"n1": 0}, "n1"), ("x2 float", {"x2": 7.5}, "x2"),
           ("n2 negative", {"n2": -1}, "n2"), ("x1 bool", {"x1": True}, "x1")])
-spec("holm_adjusted", vl.holm_adjusted, {"p_values": [0.01, 0.2]},
+spec("holm_adjusted", pub.holm_adjusted, {"p_values": [0.01, 0.2]},
      bad=[("p 2", {"p_values": [0.1, 2.0]}, "p_values"), ("p nan", {"p_values": [NAN]}, "p_values"),
           ("p str", {"p_values": ["0.1"]}, "p_values")])
-spec("compare_fractions", vl.compare_fractions,
+spec("compare_fractions", pub.compare_fractions,
      {"claim": "c", "source": "s", "ours": (3, 10), "theirs": (30, 100)},
      bad=[("ours > runs", {"ours": (11, 10)}, "count"), ("theirs runs 0", {"theirs": (0, 0)}, "published_runs"),
           ("level 0", {"level": 0.0}, "level"), ("level nan", {"level": NAN}, "level"),
           ("range outside", {"count_range": (4, 5)}, "count_range")])
-spec("install_cell", vl.install_cell, {})
-spec("colab_url", vl.colab_url, {"notebook": "intro"},
+spec("install_cell", pub.install_cell, {})
+spec("colab_url", pub.colab_url, {"notebook": "intro"},
      bad=[("empty", {"notebook": ""}, "notebook"), ("not str", {"notebook": 3}, "notebook")])
 spec("chapter_source", vl.chapter_source, {"name": "intro"},
      bad=[("unknown", {"name": "no-such-chapter"}, "chapter"), ("path", {"name": "../intro"}, "name"),
@@ -465,15 +473,15 @@ spec("full_run", vl.full_run, {"name": "safran-shamir"},
 spec("full_run_table", vl.full_run_table, {"name": "intro"},
      bad=[("empty", {"name": ""}, "name"), ("not str", {"name": 1}, "name"),
           ("live not a report", {"live": 3}, "live")])
-spec("wilson_interval", vl.wilson_interval, {"successes": 3, "trials": 10},
+spec("wilson_interval", pub.wilson_interval, {"successes": 3, "trials": 10},
      bad=[("successes > trials", {"successes": 11}, "successes"), ("trials 0", {"trials": 0}, "trials"),
           ("negative", {"successes": -1}, "successes"), ("z nan", {"z": NAN}, "z")])
-spec("format_scorecard", vl.format_scorecard, {"checks": []}, bad=[("not checks", {"checks": [1, 2]}, "checks")])
+spec("format_scorecard", pub.format_scorecard, {"checks": []}, bad=[("not checks", {"checks": [1, 2]}, "checks")])
 
 #: Public names that are not functions: result containers, registries, constants and namespaces.
 NOT_FUNCTIONS = {
     "__version__", "BUDGETS", "ACTIVATIONS", "PATH_FINDERS", "POLYNOMIAL_TARGETS",  # constants
-    "linear", "landscape", "plotting", "tables", "widgets",  # modules
+    "book", "linear", "landscape", "plotting", "tables", "widgets",  # modules
     "Activation", "MonteCarloEstimate", "Certificate", "ProtocolResult", "RandomFeaturesFit", "Descent",  # results
     "SweepRow", "TrainResult", "Whitened", "CriticalPoints", "Classification", "FeatureSpectrum", "PathResult",
     "Task", "Report", "Check", "FWER_LEVEL", "FractionComparison", "REPOSITORY_URL", "FullRun",
@@ -580,14 +588,14 @@ def test_good_input_runs(name, monkeypatch):
 
 
 def test_every_public_function_has_an_entry():
-    funcs = {n for n in vl.__all__ if n not in NOT_FUNCTIONS}
+    funcs = {n for n in PUBLIC if n not in NOT_FUNCTIONS}
     missing = sorted(n for n in funcs if n not in SPECS)
     assert not missing, f"public functions without an entry in SPECS: {missing}"
     for n in funcs:
-        assert callable(getattr(vl, n)), n
-    unknown = sorted(n for n in NOT_FUNCTIONS if n in vl.__all__ and inspect.isfunction(getattr(vl, n)))
+        assert callable(getattr(pub, n)), n
+    unknown = sorted(n for n in NOT_FUNCTIONS if n in PUBLIC and inspect.isfunction(getattr(pub, n)))
     assert not unknown, f"functions listed as non-functions: {unknown}"
-    stale = sorted(n for n in SPECS if n not in vl.__all__)
+    stale = sorted(n for n in SPECS if n not in PUBLIC)
     assert not stale, f"entries for names that are not public: {stale}"
     assert not set(KNOWN_OPEN) - {_case_id(n, l) for n, l, _, _ in CASES}
 
@@ -608,7 +616,7 @@ def test_run_protocol_from_a_zero_neuron_converges():
     """The gradient is finite at a zero row (its radial term is 0): no restarts, no cap."""
     W0 = vl.xavier_init(3, 4, 4, generator=torch.Generator().manual_seed(0))
     W0[:, 0] = 0.0
-    res = vl.run_protocol(W0, progress=False, max_iter=100_000)
+    res = pub.run_protocol(W0, progress=False, max_iter=100_000)
     assert int(res.restarts.sum()) == 0 and not bool(res.hit_cap.any())
     assert bool(res.converged.all())
     g = vl.relu_population_gradient(W0, torch.eye(4, dtype=f64))
@@ -618,8 +626,8 @@ def test_run_protocol_from_a_zero_neuron_converges():
 def test_run_protocol_float32_needs_a_reachable_tol():
     W0 = vl.xavier_init(2, 3, 3, generator=torch.Generator().manual_seed(1)).float()
     with pytest.raises(ValueError, match=r"tol=.*float32.*W0"):
-        vl.run_protocol(W0, progress=False)
-    res = vl.run_protocol(W0, tol=1e-3, progress=False, max_iter=20_000)  # reachable in float32
+        pub.run_protocol(W0, progress=False)
+    res = pub.run_protocol(W0, tol=1e-3, progress=False, max_iter=20_000)  # reachable in float32
     assert bool(res.converged.all())
 
 
@@ -631,9 +639,9 @@ def test_risk_gradient_hessian_are_scale_safe(scale):
     torch.testing.assert_close(vl.relu_population_risk(W * scale, V * scale) / scale**2, F, rtol=1e-12, atol=0)
     torch.testing.assert_close(vl.relu_population_gradient(W * scale, V * scale) / scale, vl.relu_population_gradient(W, V),
                                rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(vl.relu_population_hessian(W * scale, V * scale), vl.relu_population_hessian(W, V),
+    torch.testing.assert_close(pub.relu_population_hessian(W * scale, V * scale), pub.relu_population_hessian(W, V),
                                rtol=1e-12, atol=1e-13)
-    torch.testing.assert_close(vl.gaussian_risk(W * scale, V * scale) / scale**2, vl.gaussian_risk(W, V), rtol=1e-12, atol=0)
+    torch.testing.assert_close(pub.gaussian_risk(W * scale, V * scale) / scale**2, pub.gaussian_risk(W, V), rtol=1e-12, atol=0)
     torch.testing.assert_close(vl.arccos_kernel(W * scale, W) / scale, vl.arccos_kernel(W, W), rtol=1e-12, atol=0)
 
 
@@ -657,26 +665,26 @@ def test_train_rejects_a_summed_loss_but_keeps_per_run_losses():
 def test_smallest_eigenvalues_rejects_one_triangle():
     H = torch.tensor([[1.0, 5.0], [0.0, 1.0]], dtype=f64)
     with pytest.raises(ValueError, match="H: is not symmetric"):
-        vl.smallest_eigenvalues(H)
+        pub.smallest_eigenvalues(H)
     Hs = 0.5 * (H + H.T)
-    torch.testing.assert_close(vl.smallest_eigenvalues(Hs, 2), torch.tensor([-1.5, 3.5], dtype=f64))
+    torch.testing.assert_close(pub.smallest_eigenvalues(Hs, 2), torch.tensor([-1.5, 3.5], dtype=f64))
 
 
 def test_straight_line_checks_every_profile_point():
     with pytest.raises(ValueError, match=r"loss: non-finite value .* 1 point"):
-        vl.straight_line(lambda t: torch.where((t[:, 0] - 0.5).abs() < 1e-9, NAN, 1.0) + 0 * t[:, 0],
+        pub.straight_line(lambda t: torch.where((t[:, 0] - 0.5).abs() < 1e-9, NAN, 1.0) + 0 * t[:, 0],
                          THETA_A, THETA_B, resolution=2)
 
 
 def test_classify_lengths_must_match():
     with pytest.raises(ValueError, match=r"loss: has 3 entries, expected one per matrix of hessian \(2\)"):
-        vl.classify(HESS, torch.ones(3, dtype=f64), torch.zeros(2, dtype=f64), 0.0)
+        pub.classify(HESS, torch.ones(3, dtype=f64), torch.zeros(2, dtype=f64), 0.0)
 
 
 def test_third_derivative_bound_radius():
-    base = vl.third_derivative_bound(W3, V3, 0.0)
-    assert bool((vl.third_derivative_bound(W3, V3, 1e-3) >= base).all())  # grows with the radius
-    per_run = vl.third_derivative_bound(W3, V3, torch.tensor([0.0, 1e-3], dtype=f64))
+    base = pub.third_derivative_bound(W3, V3, 0.0)
+    assert bool((pub.third_derivative_bound(W3, V3, 1e-3) >= base).all())  # grows with the radius
+    per_run = pub.third_derivative_bound(W3, V3, torch.tensor([0.0, 1e-3], dtype=f64))
     torch.testing.assert_close(per_run[0], base[0])
 
 
@@ -688,6 +696,17 @@ def test_mixed_devices_are_named():
     with pytest.raises(ValueError, match=r"\bV\b"):
         vl.relu_population_risk(W3, V3.to(cuda))
     with pytest.raises(ValueError, match=r"\by\b"):
-        vl.empirical_risk(EW, EA, X, Y.to(cuda))
+        pub.empirical_risk(EW, EA, X, Y.to(cuda))
     risk = vl.relu_population_risk(W3.to(cuda) * 1e100, V3.to(cuda))  # the rescaling runs on the GPU too
     torch.testing.assert_close(risk.cpu(), vl.relu_population_risk(W3 * 1e100, V3))
+
+
+def test_the_top_level_is_small_and_moved_names_still_work_with_a_pointer_home():
+    assert len(vl.__all__) <= 45 and not set(vl.__all__) & set(vl._MOVED)
+    for name, (module, attr) in vl._MOVED.items():
+        home = importlib.import_module(f"valleylib.{module}")
+        assert attr in home.__all__, f"{name}: {module}.{attr} is not public in its home"
+        with pytest.warns(DeprecationWarning, match=f"valleylib.{name} is reached as valleylib.{module}.{attr}"):
+            assert getattr(vl, name) is getattr(home, attr)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        vl.no_such_name

@@ -12,6 +12,7 @@ import yaml
 
 import valleylib as vl
 from valleylib import book
+from valleylib.book import REPOSITORY_URL, colab_url, install_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").glob("*.md")
@@ -25,22 +26,22 @@ def first_code_cell(nb_path: Path) -> str:
 
 def test_address_matches_config():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["repository"]["url"] == vl.REPOSITORY_URL
+    assert config["repository"]["url"] == REPOSITORY_URL
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_starts_with_the_install_cell(md):
-    assert first_code_cell(md.with_suffix(".ipynb")) == vl.install_cell(), (
+    assert first_code_cell(md.with_suffix(".ipynb")) == install_cell(), (
         f"{md.stem}.ipynb: its first code cell is not valleylib.install_cell(): "
         "run `python scripts/install_cell.py`")
-    assert "\n" + vl.install_cell() + "\n```" in md.read_text(), f"{md.name}: stale install cell"
+    assert "\n" + install_cell() + "\n```" in md.read_text(), f"{md.name}: stale install cell"
 
 
 def test_install_cell_installs_from_the_address_or_the_override_only():
-    cell = vl.install_cell()
+    cell = install_cell()
     pip_lines = [line for line in cell.splitlines() if "pip" in line]
     assert pip_lines == ['    %pip install -q "$source"']
-    assert f'"git+{vl.REPOSITORY_URL}"' in cell and f'"{book.INSTALL_SOURCE_ENV}"' in cell
+    assert f'"git+{REPOSITORY_URL}"' in cell and f'"{book.INSTALL_SOURCE_ENV}"' in cell
     assert "torch" not in cell.split("except ImportError")[1].split("#")[1:][-1]
     assert len(cell.splitlines()) <= 8
 
@@ -49,8 +50,8 @@ def test_the_address_appears_nowhere_else():
     """Only _config.yml (for Jupyter Book), valleylib/book.py and the install cells hold it."""
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
-    slug = vl.REPOSITORY_URL.split("github.com/", 1)[1]
-    in_cell = vl.install_cell().count(slug)
+    slug = REPOSITORY_URL.split("github.com/", 1)[1]
+    in_cell = install_cell().count(slug)
     for name in tracked:
         path = ROOT / name
         if not path.is_file() or path.suffix not in {".md", ".py", ".yml", ".toml", ".ipynb",
@@ -69,11 +70,11 @@ def test_the_address_appears_nowhere_else():
 
 
 def test_colab_url_and_errors():
-    assert vl.colab_url("intro") == (
+    assert colab_url("intro") == (
         f"https://colab.research.google.com/github/"
-        f"{vl.REPOSITORY_URL.split('github.com/')[1]}/blob/main/chapters/intro.ipynb")
+        f"{REPOSITORY_URL.split('github.com/')[1]}/blob/main/chapters/intro.ipynb")
     with pytest.raises(TypeError, match="notebook"):
-        vl.colab_url("")
+        colab_url("")
 
 
 def test_recorded_reads_the_committed_files():

@@ -239,7 +239,7 @@ def test_erf_labels_use_the_exact_hessian():
     g = torch.Generator().manual_seed(0)
     V = torch.eye(3, dtype=f64)
     W = torch.randn(5, 4, 3, dtype=f64, generator=g)
-    end = vl.Descent(W, gaussian_risk(W, V, activation="erf"), torch.zeros(5, dtype=f64),
+    end = Descent(W, gaussian_risk(W, V, activation="erf"), torch.zeros(5, dtype=f64),
                      torch.ones(5, dtype=torch.bool), torch.zeros(5, dtype=torch.long))
     codes, lam = label_end_points(end, V, activation="erf")
     ref = torch.stack([

@@ -286,7 +286,7 @@ def test_gaussian_kernels_have_one_home_and_the_old_paths_still_work():
     import valleylib.population as pop
     import valleylib.random_features as rf
 
-    assert vl.gaussian_risk is g.gaussian_risk is rf.gaussian_risk
+    assert g.gaussian_risk is rf.gaussian_risk
     assert vl.arccos_kernel is g.arccos_kernel is pop.arccos_kernel
     assert rf.gaussian_kernel is g.gaussian_kernel and rf.KERNEL_ACTIVATIONS is g.KERNEL_ACTIVATIONS
     for name in g.__all__:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-import valleylib as vl
+from valleylib.book import REPOSITORY_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "smoke"
 HTML = OUT / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-REPO = vl.REPOSITORY_URL
+REPO = REPOSITORY_URL
 
 pytestmark = pytest.mark.site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import valleylib as vl
-from valleylib.scorecard import check_close, check_true, compare_fractions, undecided
+from valleylib.scorecard import check_close, check_true, compare_fractions, format_scorecard, undecided
 from valleylib.tables import Column, Link, Table, mark, scorecard_table
 
 
@@ -61,7 +61,7 @@ def test_scorecard_table_marks_each_verdict():
     verdicts = [r[-1] for r in t.rows]
     assert [str(v) for v in verdicts] == ["pass", "FAIL", "FAIL", "n/a"]
     assert "Holm p=" in str(t)
-    assert str(t) == vl.format_scorecard(checks)
+    assert str(t) == format_scorecard(checks)
     with pytest.raises(TypeError, match=r"checks\[0\]"):
         scorecard_table([1])
 

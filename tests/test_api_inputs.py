@@ -317,13 +317,13 @@ spec("deep_linear_hessian", pub.deep_linear_hessian, {"weights": DW, "X": LX.T, 
      bad=[("weights nan", {"weights": [_poke(LW1, NAN), LW2]}, "weights[0]")])
 
 # ------------------------------------------------------------------ intrinsic dimension
-spec("intrinsic_dimension", pub.intrinsic_dimension, {"activation": "quadratic", "n": 2},
-     bad=[("n 0", {"n": 0}, "n"), ("n float", {"n": 2.5}, "n"), ("activation", {"activation": "swish"}, "activation"),
+spec("intrinsic_dimension", pub.intrinsic_dimension, {"activation": "quadratic", "d": 2},
+     bad=[("d 0", {"d": 0}, "d"), ("d float", {"d": 2.5}, "d"), ("activation", {"activation": "swish"}, "activation"),
           ("method", {"method": "guess"}, "method"), ("device", {"device": "bogus", "method": "numerical"}, "device")])
 spec("polynomial_dimension", pub.polynomial_dimension, {"degrees": [1, 2], "d": 3},
      bad=[("d 0", {"d": 0}, "d"), ("negative degree", {"degrees": [-1]}, "degrees"), ("float degree", {"degrees": [1.5]}, "degrees")])
-spec("feature_spectrum", pub.feature_spectrum, {"activation": "tanh", "n": 2, "directions": 8, "samples": 8},
-     bad=[("n 0", {"n": 0}, "n"), ("directions 0", {"directions": 0}, "directions"), ("activation", {"activation": "swish"}, "activation")])
+spec("feature_spectrum", pub.feature_spectrum, {"activation": "tanh", "d": 2, "directions": 8, "samples": 8},
+     bad=[("d 0", {"d": 0}, "d"), ("directions 0", {"directions": 0}, "directions"), ("activation", {"activation": "swish"}, "activation")])
 spec("numerical_rank", pub.numerical_rank, {"F": _rnd(6, 4)},
      tensors={"F": ("nan", "inf", "meta", "ndim", "runs0", "list")})
 

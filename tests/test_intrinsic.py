@@ -104,7 +104,7 @@ def test_bad_input():
         intrinsic_dimension("swish", 3)
     with pytest.raises(TypeError, match="activation"):
         intrinsic_dimension(3.5, 3)
-    with pytest.raises(ValueError, match="infinite in n=3"):
+    with pytest.raises(ValueError, match="infinite in d=3"):
         intrinsic_dimension("relu", 3, method="numerical")
     with pytest.raises(TypeError, match="feature_spectrum"):
         intrinsic_dimension(lambda z: z**2, 3)
@@ -139,3 +139,21 @@ def test_dimension_in_one_input_dimension():
 def test_full_polynomial_of_degree_p_has_dimension_binomial_d_plus_p_choose_p(d, p):
     assert intrinsic_dimension([1.0] * (p + 1), d) == math.comb(d + p, p)
     assert isinstance(intrinsic_dimension([1.0] * (p + 1), d), int)
+
+
+def test_the_input_dimension_is_d_and_the_old_keyword_n_still_works():
+    import pytest
+
+    from valleylib.intrinsic import feature_spectrum
+
+    assert intrinsic_dimension("quadratic", d=3) == 6
+    with pytest.warns(DeprecationWarning, match="pass it as d"):
+        assert intrinsic_dimension("quadratic", n=3) == 6
+    with pytest.warns(DeprecationWarning, match="pass it as d"):
+        assert feature_spectrum("cubic", n=2, directions=40, samples=40).d == 2
+    with pytest.raises(TypeError, match="give the input dimension once"):
+        intrinsic_dimension("quadratic", 3, n=3)
+    with pytest.raises(TypeError, match="d: the input dimension is required"):
+        intrinsic_dimension("quadratic")
+    with pytest.raises(ValueError, match="d \\(the input dimension\\)=0"):
+        intrinsic_dimension("quadratic", 0)

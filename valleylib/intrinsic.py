@@ -52,14 +52,14 @@ span misses the constant, so only varying norms reveal every degree. The rank of
 :math:`\\dim^*` it is a lower bound that grows with the matrix (the curve of
 :attr:`FeatureSpectrum.rank` against the size), never the dimension itself.
 
-The library's notation calls the input dimension ``d``; the public function
-:func:`intrinsic_dimension` keeps the argument name ``n`` of Venturi, Bandeira & Bruna's
-notation, where ``n`` is the input dimension.
+The input dimension is ``d``, as everywhere in the book (Venturi, Bandeira & Bruna call it
+``d``; the keyword ``d=`` is still accepted, with a ``DeprecationWarning``).
 """
 from __future__ import annotations
 
 import math
 import operator
+import warnings
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -112,40 +112,53 @@ def polynomial_dimension(degrees, d: int) -> int:
 
 
 #: Registered non-polynomial activations and their :math:`\\dim^*` as a function of the input
-#: dimension ``n`` (see the module docstring for the derivations).
+#: dimension ``d`` (see the module docstring for the derivations).
 _KNOWN_DIMENSIONS = {
-    "relu": lambda n: 2 if n == 1 else math.inf,
-    "tanh": lambda n: math.inf,
-    "sigmoid": lambda n: math.inf,
-    "erf": lambda n: math.inf,
-    "softplus": lambda n: math.inf,
+    "relu": lambda d: 2 if d == 1 else math.inf,
+    "tanh": lambda d: math.inf,
+    "sigmoid": lambda d: math.inf,
+    "erf": lambda d: math.inf,
+    "softplus": lambda d: math.inf,
 }
 
 
-def _known_dimension(sigma: Activation, n: int) -> int | float | None:
+def _input_dimension(d: Optional[int], n: Optional[int]) -> int:
+    """The input dimension from ``d``, or from the deprecated keyword ``n`` (Venturi et al.'s name)."""
+    if n is not None:
+        if d is not None:
+            raise TypeError(f"d={d!r}, n={n!r}: give the input dimension once, as d (n is its old name)")
+        warnings.warn("the keyword n= is the input dimension's old name; pass it as d", DeprecationWarning, stacklevel=3)
+        d = n
+    if d is None:
+        raise TypeError("d: the input dimension is required")
+    return check_positive_int("d (the input dimension)", d)
+
+
+def _known_dimension(sigma: Activation, d: int) -> int | float | None:
     """:math:`\\dim^*` when the library knows it (a polynomial or a registered activation), else ``None``."""
     if sigma.is_polynomial:
-        return polynomial_dimension([k for k, c in enumerate(sigma.coefficients) if c != 0], n)
+        return polynomial_dimension([k for k, c in enumerate(sigma.coefficients) if c != 0], d)
     if sigma.name in _KNOWN_DIMENSIONS and ACTIVATIONS.get(sigma.name) is sigma:
-        return _KNOWN_DIMENSIONS[sigma.name](n)
+        return _KNOWN_DIMENSIONS[sigma.name](d)
     return None
 
 
 def intrinsic_dimension(
     activation: ActivationLike,
-    n: int,
+    d: Optional[int] = None,
     *,
+    n: Optional[int] = None,
     method: Literal["auto", "exact", "numerical"] = "auto",
     directions: int = 512,
     samples: int = 512,
     seed: int = 0,
     device: Optional[torch.device | str] = None,
 ) -> int | float:
-    """The intrinsic dimension :math:`\\dim^*(\\sigma)` of an activation, in input dimension ``n``.
+    """The intrinsic dimension :math:`\\dim^*(\\sigma)` of an activation, in input dimension ``d``.
 
     Exact for polynomial activations (:func:`polynomial_dimension` of the degrees present) and
     for the registered non-polynomial activations, whose dimension is ``math.inf`` (ReLU in
-    ``n = 1``: 2; see the module docstring). A finite number is returned only when the dimension
+    ``d = 1``: 2; see the module docstring). A finite number is returned only when the dimension
     is finite. The numerical rank of a random feature matrix, a lower bound that grows with the
     matrix for an infinite-dimensional span, is :attr:`FeatureSpectrum.rank` of
     :func:`feature_spectrum`.
@@ -154,7 +167,7 @@ def intrinsic_dimension(
         activation: registered name (``"relu"``, ``"quadratic"``, ...), an
             :class:`~valleylib.activations.Activation`, or polynomial coefficients
             ``(c_0, ..., c_K)``. A plain callable is accepted only by :func:`feature_spectrum`.
-        n: the input dimension (the book's ``d``; named ``n`` as in Venturi et al.), at least 1.
+        d: the input dimension (Venturi et al.'s ``d``), at least 1.
         method: ``"auto"`` or ``"exact"``: the known value; ``"numerical"``: the numerical rank of
             a ``(samples, directions)`` feature matrix, allowed only where :math:`\\dim^*` is finite
             (to check the estimator against the exact value).
@@ -164,7 +177,7 @@ def intrinsic_dimension(
         An ``int``, or ``math.inf`` for an infinite dimension.
 
     Raises:
-        ValueError: ``n < 1``, an unknown name or method, an activation whose dimension the
+        ValueError: ``d < 1``, an unknown name or method, an activation whose dimension the
             library does not know, or ``method="numerical"`` where :math:`\\dim^*` is infinite.
         TypeError: ``activation`` is neither a name, an activation nor coefficients.
 
@@ -179,13 +192,13 @@ def intrinsic_dimension(
         raise TypeError(
             f"activation: intrinsic_dimension needs a registered name, an Activation or polynomial coefficients "
             f"to know dim*, got the callable {getattr(activation, '__name__', activation)!r}; for a numerical "
-            "lower bound use feature_spectrum(activation, n).rank"
+            "lower bound use feature_spectrum(activation, d).rank"
         )
     sigma = get_activation(activation)
-    check_positive_int("n (the input dimension)", n)
+    d = _input_dimension(d, n)
     if method not in ("auto", "exact", "numerical"):
         raise ValueError(f"method={method!r}: expected 'auto', 'exact' or 'numerical'")
-    known = _known_dimension(sigma, n)
+    known = _known_dimension(sigma, d)
     if known is None:
         raise ValueError(
             f"activation {sigma.name!r}: its intrinsic dimension is not known to the library (no polynomial "
@@ -194,17 +207,17 @@ def intrinsic_dimension(
     if method == "numerical":
         if known == math.inf:
             raise ValueError(
-                f"method='numerical': dim*({sigma.name}) is infinite in n={n}, so a numerical rank (at most "
-                f"min(directions, samples)) is not its dimension; use feature_spectrum({sigma.name!r}, {n}).rank "
+                f"method='numerical': dim*({sigma.name}) is infinite in d={d}, so a numerical rank (at most "
+                f"min(directions, samples)) is not its dimension; use feature_spectrum({sigma.name!r}, {d}).rank "
                 "for the rank of a finite feature matrix"
             )
-        return feature_spectrum(sigma, n, directions=directions, samples=samples, seed=seed, device=device).rank
+        return feature_spectrum(sigma, d, directions=directions, samples=samples, seed=seed, device=device).rank
     return known
 
 
 def feature_matrix(
     activation: ActivationLike,
-    n: int,
+    d: int,
     *,
     directions: int,
     samples: int,
@@ -214,16 +227,16 @@ def feature_matrix(
 ) -> torch.Tensor:
     """Random features :math:`F_{ij} = \\sigma(\\langle w_j, x_i\\rangle)`, shape ``(samples, directions)``.
 
-    Directions :math:`w_j \\sim \\mathcal N(0, I_n / n)`, samples :math:`x_i \\sim \\mathcal N(0, I_n)`.
+    Directions :math:`w_j \\sim \\mathcal N(0, I_d / d)`, samples :math:`x_i \\sim \\mathcal N(0, I_d)`.
     """
     sigma = _activation(activation)
-    check_positive_int("n (the input dimension)", n)
+    check_positive_int("d (the input dimension)", d)
     check_positive_int("directions", directions)
     check_positive_int("samples", samples)
     dev = check_device(device, "device") if device is not None else default_device()
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
-    W = (torch.randn(directions, n, generator=gen, dtype=dtype) / math.sqrt(n)).to(dev)
-    X = torch.randn(samples, n, generator=gen, dtype=dtype).to(dev)
+    W = (torch.randn(directions, d, generator=gen, dtype=dtype) / math.sqrt(d)).to(dev)
+    X = torch.randn(samples, d, generator=gen, dtype=dtype).to(dev)
     return sigma(X @ W.T)
 
 
@@ -250,7 +263,7 @@ class FeatureSpectrum:
 
     Attributes:
         activation: the activation's name.
-        n: input dimension.
+        d: input dimension.
         directions, samples: the feature matrix is ``(samples, directions)``.
         rank: number of singular values above ``threshold``.
         singular_values: all singular values divided by the largest (descending, a list).
@@ -258,7 +271,7 @@ class FeatureSpectrum:
     """
 
     activation: str
-    n: int
+    d: int
     directions: int
     samples: int
     rank: int
@@ -268,8 +281,9 @@ class FeatureSpectrum:
 
 def feature_spectrum(
     activation: ActivationLike,
-    n: int,
+    d: Optional[int] = None,
     *,
+    n: Optional[int] = None,
     directions: int = 512,
     samples: int = 512,
     seed: int = 0,
@@ -283,7 +297,8 @@ def feature_spectrum(
     4
     """
     sigma = _activation(activation)
-    F = feature_matrix(sigma, n, directions=directions, samples=samples, seed=seed, device=device)
+    d = _input_dimension(d, n)
+    F = feature_matrix(sigma, d, directions=directions, samples=samples, seed=seed, device=device)
     rank, s, tau = numerical_rank(F)
     smax = float(s[0]) if float(s[0]) > 0 else 1.0
-    return FeatureSpectrum(sigma.name, n, directions, samples, rank, (s / smax).cpu().tolist(), tau / smax)
+    return FeatureSpectrum(sigma.name, d, directions, samples, rank, (s / smax).cpu().tolist(), tau / smax)

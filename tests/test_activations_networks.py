@@ -96,3 +96,16 @@ def test_positive_rescaling_of_relu_units(gen):
     c = torch.rand(3, 4, dtype=torch.float64, generator=gen) * 5 + 0.1
     x = torch.randn(20, 2, dtype=torch.float64, generator=gen)
     assert torch.allclose(vl.two_layer(x, W, a), vl.two_layer(x, W * c.unsqueeze(-1), a / c), atol=1e-12)
+
+
+def test_draw_normal_draws_where_the_generator_lives_then_moves():
+    from valleylib.networks import draw_normal
+
+    g = torch.Generator().manual_seed(5)
+    x = draw_normal((3, 2), g, torch.float64, "cpu")
+    assert torch.equal(x, torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5)))
+    # the same seed gives the same starts whatever the target device (here: the CPU, and meta for shape)
+    y = draw_normal((3, 2), torch.Generator().manual_seed(5), torch.float64, "meta")
+    assert y.device.type == "meta" and y.shape == (3, 2)
+    W = vl.xavier_init(2, 3, 4, generator=torch.Generator().manual_seed(1), device="cpu")
+    assert torch.equal(W, torch.randn(2, 3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) / 2)

@@ -36,7 +36,7 @@ import torch
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
 from .gaussian import check_teacher, erf_kernel, gaussian_risk, kernel_name
 from .hessian import autodiff_hessian, hessian_min_eigenvalue
-from .networks import FAMILIES, make_teacher, xavier_init  # re-exported: their home is networks
+from .networks import FAMILIES, draw_normal, make_teacher, xavier_init  # re-exported: their home is networks
 from .population import relu_population_risk
 from .random_features import random_features_fit, relu_rate
 from .safran_shamir import RISK_THRESHOLD, run_protocol
@@ -195,7 +195,7 @@ def width_sweep(
         V: teacher rows ``(k, d)`` (its device and dtype are used throughout).
         widths: student widths :math:`n`.
         runs: starts per width, all batched.
-        generator: for the starts (on ``V``'s device).
+        generator: for the starts (any device: drawn where it lives, moved to ``V``'s).
 
     Returns:
         one :class:`SweepRow` per width.
@@ -362,7 +362,7 @@ def random_features_draws(
         errs = []
         for start in range(0, draws, per):
             r = min(per, draws - start)
-            W = torch.randn(r, p, d, dtype=V.dtype, device=V.device, generator=generator) / math.sqrt(d)
+            W = draw_normal((r, p, d), generator, V.dtype, V.device) / math.sqrt(d)
             errs.append(random_features_fit(W, V, activation=activation).error)
         cols.append(torch.cat(errs))
     return torch.stack(cols, 1)

@@ -35,7 +35,7 @@ from ._checks import (
 )
 from .activations import ActivationLike, get_activation
 
-__all__ = ["two_layer", "xavier_init", "teacher_identity",
+__all__ = ["two_layer", "draw_normal", "xavier_init", "teacher_identity",
            "make_teacher", "FAMILIES"]
 
 #: Teacher families of :func:`make_teacher`: ``"ss"`` (:math:`V = I_k`, Safran & Shamir) and
@@ -111,6 +111,18 @@ def two_layer(x, W, a=None, b=None, activation: ActivationLike = "relu") -> torc
 # ----------------------------------------------------------------- starts and teachers
 
 
+def draw_normal(shape: tuple, generator: Optional[torch.Generator], dtype: torch.dtype, device) -> torch.Tensor:
+    """Standard normal draws of ``shape``, made where ``generator`` lives and moved to ``device``.
+
+    The library's one convention for randomness: a seed gives the same numbers on every device
+    (experiments seed a CPU generator), and the tensors then go where the computation runs.
+    Without a generator the draws use torch's global generator on ``device``.
+    """
+    if generator is None:
+        return torch.randn(*shape, dtype=dtype, device=device)
+    return torch.randn(*shape, dtype=dtype, device=generator.device, generator=generator).to(device)
+
+
 def teacher_identity(k: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
     """The teacher ``V = I_k`` (rows :math:`v_j = e_j`, input dimension :math:`d = k`)."""
     from .device import check_device
@@ -136,7 +148,7 @@ def xavier_init(
     if device is None:
         device = generator.device if generator is not None else default_device()
     device = check_device(device, "device")
-    return torch.randn(runs, n, d, dtype=dtype, device=device, generator=generator) / math.sqrt(d)
+    return draw_normal((runs, n, d), generator, dtype, device) / math.sqrt(d)
 
 
 def make_teacher(family: str, k: int, *, generator: Optional[torch.Generator] = None, dtype=torch.float64, device=None) -> torch.Tensor:
@@ -150,10 +162,10 @@ def make_teacher(family: str, k: int, *, generator: Optional[torch.Generator] = 
         dev = device if device is not None else (generator.device if generator is not None else None)
         return teacher_identity(k, dtype=dtype, device=dev)
     if family == "random":
-        if device is None:
-            from .device import default_device
+        from .device import check_device, default_device
 
+        if device is None:
             device = generator.device if generator is not None else default_device()
-        V = torch.randn(k, k, dtype=dtype, device=device, generator=generator)
+        V = draw_normal((k, k), generator, dtype, check_device(device, "device"))
         return V / V.norm(dim=1, keepdim=True)
     raise ValueError(f"family={family!r}: expected one of {FAMILIES}")

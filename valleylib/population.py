@@ -52,7 +52,7 @@ from .gaussian import (  # arccos_kernel re-exported: its home is gaussian
     rescale_rows,
     row_scales,
 )
-from .networks import two_layer
+from .networks import draw_normal, two_layer
 
 __all__ = [
     "arccos_kernel",
@@ -225,7 +225,8 @@ def monte_carlo_risk(
         W: ``(runs, n, d)`` or ``(n, d)``. V: ``(k, d)``.
         samples: number of Gaussian inputs, shared by all runs.
         chunk: inputs processed at once (memory bound).
-        generator: a :class:`torch.Generator` on ``W``'s device, for reproducibility.
+        generator: a :class:`torch.Generator` for reproducibility, on any device: the samples are
+            drawn where it lives and moved to ``W``'s device (:func:`~valleylib.networks.draw_normal`).
 
     Returns:
         :class:`MonteCarloEstimate` with ``mean`` and ``stderr`` of shape ``(runs,)`` (scalars for one network).
@@ -249,7 +250,7 @@ def monte_carlo_risk(
     done = 0
     while done < samples:
         m = min(chunk, samples - done)
-        x = torch.randn(m, W.shape[-1], dtype=W.dtype, device=W.device, generator=generator)
+        x = draw_normal((m, W.shape[-1]), generator, W.dtype, W.device)
         diff = two_layer(x, W, a, activation=activation) - two_layer(x, V, c, activation=activation).unsqueeze(0)
         loss = 0.5 * diff * diff
         total += loss.sum(-1)

@@ -51,6 +51,7 @@ from .gaussian import (  # KERNEL_ACTIVATIONS, gaussian_kernel, gaussian_risk re
     gram,
     kernel_name,
 )
+from .networks import draw_normal
 
 __all__ = [
     "KERNEL_ACTIVATIONS",
@@ -215,7 +216,7 @@ def random_features_curve(
             errs = []
             for start in range(0, draws, per):
                 r = min(per, draws - start)
-                W = torch.randn(r, p, d, dtype=V.dtype, device=V.device, generator=generator) / math.sqrt(d)
+                W = draw_normal((r, p, d), generator, V.dtype, V.device) / math.sqrt(d)
                 errs.append(random_features_fit(W, V, activation=activation, nonnegative=nonnegative).error)
             e = torch.cat(errs)
             tiny = torch.finfo(e.dtype).tiny

@@ -29,9 +29,10 @@ def explore_spurious_minima(k: int, n: int, runs: int, *, seed: int = 0, device=
     check_positive_int("runs", runs)
     from .device import default_device
 
-    gen = torch.Generator(device=device if device is not None else default_device()).manual_seed(seed)
-    V = teacher_identity(k, device=gen.device)
-    W0 = xavier_init(runs, n, k, generator=gen)
+    gen = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same starts on every device
+    dev = device if device is not None else default_device()
+    V = teacher_identity(k, device=dev)
+    W0 = xavier_init(runs, n, k, generator=gen, device=dev)
     res = run_protocol(W0, V, max_iter=max_iter, newton_below=newton_below, progress=False)
     codes, _ = classify(res.W, V, converged=res.converged)
     return {
@@ -150,9 +151,10 @@ def explore_low_risk(activation: str, k: int, n: int, runs: int, *, seed: int = 
     check_positive_int("k", k)
     check_positive_int("n", n)
     check_positive_int("runs", runs)
-    gen = torch.Generator(device=device if device is not None else default_device()).manual_seed(seed)
-    V = make_teacher("ss", k, device=gen.device)
-    W0 = xavier_init(runs, n, k, generator=gen)
+    gen = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same starts on every device
+    dev = device if device is not None else default_device()
+    V = make_teacher("ss", k, device=dev)
+    W0 = xavier_init(runs, n, k, generator=gen, device=dev)
     lr = 0.1 if activation == "relu" else 0.5
     end = descend(W0, V, activation=activation, lr=lr, max_iter=max_iter, progress=False)
     codes, _ = label_end_points(end, V, activation=activation)

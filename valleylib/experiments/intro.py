@@ -102,7 +102,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     risks = risk_of_points(pts)
     # Local-minimum check of the segment point (0.5, 0.5): no lower value on a ring around it.
     ring_min = ring_minimum(lambda w: risk_of_points(w.to(device)), (0.5, 0.5))
-    gen = torch.Generator(device=device).manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
     mc = monte_carlo_risk(pts.unsqueeze(-1), torch.tensor(TEACHER, dtype=dt, device=device), samples=config.mc_samples, generator=gen)
     return {
         "grid": {"xs": xs.cpu().tolist(), "risk": F.cpu().tolist()},

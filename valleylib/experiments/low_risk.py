@@ -129,7 +129,7 @@ def run(cfg: Config, *, device, out_dir=None, progress=None) -> dict:
     """All parts; with ``out_dir``, each finished part (the random-features curves, and per family
     the sweep with its levels, and the random starts) is kept in ``out_dir/low-risk-parts/`` and
     reused by a later run of the same config (:class:`~valleylib.storage.Parts`)."""
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
     parts = Parts(Path(out_dir) / "low-risk-parts" if out_dir is not None else None, generator=gen)
     key = {"config": asdict(cfg), "device": torch.device(device).type}
     result: dict = {"random_features": parts.get("random-features", key, lambda: _rf_part(cfg, gen, device, progress))}

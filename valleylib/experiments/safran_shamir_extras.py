@@ -42,7 +42,7 @@ from typing import Optional
 import torch
 
 from ..certify import certify_minimum, group_families
-from ..networks import teacher_identity, xavier_init
+from ..networks import draw_normal, teacher_identity, xavier_init
 from ..safran_shamir import RISK_THRESHOLD, classify, run_protocol
 from ..scorecard import (
     FWER_LEVEL,
@@ -217,7 +217,7 @@ def embed(W: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def random_teacher(k: int, d: int, *, generator: torch.Generator,
-                   dtype: torch.dtype = torch.float64) -> torch.Tensor:
+                   dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
     """A random teacher ``(k, d)`` with i.i.d. rows :math:`v_j \\sim \\mathcal N(0, I_d/d)`.
 
     :math:`\\|v_j\\|^2 \\sim \\chi^2_d/d` and :math:`\\langle v_j, v_{j'}\\rangle` has standard
@@ -227,7 +227,7 @@ def random_teacher(k: int, d: int, *, generator: torch.Generator,
         raise ValueError(f"d={d!r}: expected a positive integer")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
-    V = torch.randn(k, d, dtype=dtype, device=generator.device, generator=generator)
+    V = draw_normal((k, d), generator, dtype, generator.device if device is None else device)
     return V / math.sqrt(d)
 
 
@@ -302,7 +302,7 @@ def _minima(cfg: Config, k: int, device) -> tuple[list[torch.Tensor], str]:
     if k == 6:
         W = torch.tensor(W6_AUTHORS, dtype=torch.float64, device=device)
         return [W], "the authors' minimum (decoded from their result file)"
-    gen = torch.Generator(device=device).manual_seed(cfg.seed + 1000 * k + k)
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + k)
     out = _protocol(cfg, xavier_init(cfg.search_runs, k, k, generator=gen, device=device), V)
     found = out["W"][out["certified"]]
     if found.shape[0] == 0:
@@ -343,17 +343,17 @@ def _sweep(cfg: Config, device) -> list[dict]:
         for f in cfg.sweep_factors:
             d = f * k
             t0 = time.perf_counter()
-            gen = torch.Generator(device=device).manual_seed(cfg.seed + 7919 * k + d)
+            gen = torch.Generator().manual_seed(cfg.seed + 7919 * k + d)
             W0 = xavier_init(cfg.sweep_runs, k, d, generator=gen, device=device)
             ortho = _counts(_protocol(cfg, W0, padded_teacher(k, d, device=device)))
             per = [cfg.sweep_runs // cfg.teachers + (t < cfg.sweep_runs % cfg.teachers)
                    for t in range(cfg.teachers)]
             parts, start = [], 0
-            tgen = torch.Generator(device=device).manual_seed(cfg.seed + 104729 * k + d)
+            tgen = torch.Generator().manual_seed(cfg.seed + 104729 * k + d)
             for p in per:
                 if p == 0:
                     continue
-                V = random_teacher(k, d, generator=tgen)
+                V = random_teacher(k, d, generator=tgen, device=device)
                 parts.append(_counts(_protocol(cfg, W0[start:start + p], V)))
                 start += p
             keys = ("runs", "bad", "certified", "capped_high")

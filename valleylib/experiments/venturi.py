@@ -162,7 +162,7 @@ def _train_masked(p0, x, y, activation, *, iters, lr, progress, desc):
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     """All four parts (keys in the module docstring); with ``out_dir`` each finished part is kept in ``out_dir/venturi-parts/``."""
     cfg = config
-    gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
     # with out_dir, each finished part is kept in out_dir/venturi-parts/ for resuming
     parts = Parts(Path(out_dir) / "venturi-parts" if out_dir is not None else None, generator=gen)
     key = {"config": asdict(cfg), "device": torch.device(device).type}

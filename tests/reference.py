@@ -74,3 +74,39 @@ def sampled_risk(W, a, sampler: Callable, samples: int, *, seed: int = 0, activa
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     x, y = sampler(samples, gen)
     return empirical_risk(W, a, torch.as_tensor(x).to(W), torch.as_tensor(y).to(W), activation=activation, loss=loss)
+
+
+# -- Dynamic String Sampling, depth first (Freeman & Bruna's Algorithm 1 as written) -----------
+def dss_depth_first(loss, a, b, *, threshold, alpha=0.95, multiplier=1.1, max_depth=10, resolution=100,
+                    insert="midpoint", check_line_first=False, lr=1e-3, max_iter=20_000):
+    """The recursion of Algorithm 1, one bead trained at a time: ``(nodes, connected, grad_evals)``.
+
+    The library runs DSS breadth first (``valleylib.paths.dss_many``); this is the order of the
+    paper, for the test that both give the same beads.
+    """
+    import torch
+
+    from valleylib.paths import _insert_t, interpolated_losses, train_to_level
+
+    accept = multiplier * threshold
+    grad = [0]
+
+    def profile(left, right):
+        return interpolated_losses(loss, left[None], right[None], resolution)[0]
+
+    def connect(left, right, prof, level, force):
+        if not force and float(prof.max()) < accept:
+            return [], True
+        if level >= max_depth:
+            return [], False
+        t = _insert_t(prof, insert)
+        bead, _, ev, _ = train_to_level(loss, (left + t * (right - left))[None], alpha * threshold, lr=lr,
+                                        max_iter=max_iter, progress=False)
+        grad[0] += int(ev.sum())
+        bead = bead[0]
+        beads_l, ok_l = connect(left, bead, profile(left, bead), level + 1, False)
+        beads_r, ok_r = connect(bead, right, profile(bead, right), level + 1, False)
+        return beads_l + [bead] + beads_r, ok_l and ok_r
+
+    inner, ok = connect(a, b, profile(a, b), 0, not check_line_first)
+    return torch.stack([a] + inner + [b]), ok, grad[0]

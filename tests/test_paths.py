@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from reference import dss_depth_first
 
 from valleylib.mlp import cyclic_task, mlp_forward, mlp_init, mlp_loss, mlp_num_params, polynomial_task, teacher_student_task
 from valleylib.networks import two_layer
@@ -99,13 +100,14 @@ def test_dss_depth_first_equals_breadth_first(device):
     th0 = task.init(2, torch.Generator(device).manual_seed(3))
     th, _, _, ok = train_to_level(task.loss, th0, 0.05, lr=1e-2, max_iter=3000, progress=False)
     assert ok.all()
-    opts = dict(threshold=0.05, lr=1e-2, max_iter=500, resolution=40, progress=False)
-    seq = dss(task.loss, th[0], th[1], **opts)
-    bfs = find_path("dss-bfs", task.loss, th[0], th[1], **opts)
-    assert seq.nodes.device == bfs.nodes.device == th0.device
-    assert seq.num_beads == bfs.num_beads and seq.num_beads > 3
-    torch.testing.assert_close(seq.nodes, bfs.nodes, rtol=0, atol=1e-9)
-    assert seq.connected == bfs.connected and seq.grad_evals == bfs.grad_evals
+    opts = dict(threshold=0.05, lr=1e-2, max_iter=500, resolution=40)
+    nodes, connected, grad = dss_depth_first(task.loss, th[0], th[1], **opts)  # Algorithm 1 as written
+    bfs = find_path("dss", task.loss, th[0], th[1], progress=False, **opts)
+    assert bfs.nodes.device == th0.device
+    assert bfs.num_beads == nodes.shape[0] > 3
+    torch.testing.assert_close(bfs.nodes, nodes, rtol=0, atol=1e-9)
+    assert bfs.connected == connected and bfs.grad_evals == grad
+    assert find_path("dss-bfs", task.loss, th[0], th[1], progress=False, **opts).nodes.equal(bfs.nodes)  # old name
 
 
 def test_dss_many_equals_one_pair_at_a_time():

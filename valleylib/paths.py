@@ -15,12 +15,9 @@ of the loss at one parameter vector).
 
 Methods (:data:`PATH_FINDERS`, call them through :func:`find_path`):
 
-``"dss"``
-    Freeman & Bruna's *Greedy Dynamic String Sampling* (Algorithm 1), depth first, one bead
-    trained at a time.
-``"dss-bfs"``
-    the same algorithm breadth first: all beads pending at a level are trained as one batch
-    (:func:`dss_many` also batches many pairs).
+``"dss"`` (also ``"dss-bfs"``)
+    Freeman & Bruna's *Greedy Dynamic String Sampling* (Algorithm 1), all beads pending at a
+    level trained as one batch (:func:`dss_many` also batches many pairs).
 ``"line"``
     the straight segment, with its barrier.
 ``"bezier"`` / ``"polychain"``
@@ -461,7 +458,7 @@ def dss(
     max_iter: int = 20_000,
     progress: Optional[bool] = None,
 ) -> PathResult:
-    """Greedy Dynamic String Sampling (Freeman & Bruna, Algorithm 1), depth first, beads one at a time.
+    """Greedy Dynamic String Sampling (Freeman & Bruna, Algorithm 1) between two end points.
 
     ``FindConnection(θ1, θ2)``: put a bead at :math:`t^\\ast\\theta_1 + (1-t^\\ast)\\theta_2`
     (:math:`t^\\ast = 1/2`, or the maximiser of the interpolated loss), train it to
@@ -486,60 +483,22 @@ def dss(
         check_line_first: accept the straight segment without any bead when it passes.
         lr, max_iter: Adam step and cap per bead (see :func:`train_to_level`).
 
+    The algorithm is written once, breadth first, in :func:`dss_many` (this is its one-pair
+    case): every bead depends only on its two neighbours, so training all beads of a level as one
+    batch gives the beads of the depth-first recursion of Algorithm 1 (to rounding), with one
+    batch per level instead of one training per bead.
+
     Returns:
         :class:`PathResult` with ``info``: ``depth`` (levels used), ``bead_losses``,
-        ``bead_reached`` (bead hit :math:`\\alpha L_0`), ``segment_max``, ``seconds``.
+        ``bead_reached`` (per bead, level by level: it hit :math:`\\alpha L_0`), ``segment_max``,
+        ``seconds``.
     """
     a, b = _endpoints(theta_a, theta_b)
     threshold, alpha, multiplier = _dss_options(threshold, alpha, multiplier, max_depth, resolution, insert, lr, max_iter)
-    ends_loss = _checked_loss(loss, torch.stack([a, b]), "end points")
-    _check_level("dss", ends_loss, threshold)
-    accept = multiplier * threshold
-    t0 = time.perf_counter()
-    counters = {"grad": 0, "loss": 0, "depth": 0}
-    reached_flags: list[bool] = []
-    bar = progress_bar(progress, 2**max_depth, "DSS beads")
-
-    def seg_profile(left, right):
-        counters["loss"] += resolution + 1
-        return interpolated_losses(loss, left[None], right[None], resolution)[0]
-
-    def connect(left: torch.Tensor, right: torch.Tensor, prof: torch.Tensor, level: int, force: bool) -> tuple[list, bool]:
-        """Beads strictly between left and right, and whether all their segments pass."""
-        if not force and float(prof.max()) < accept:
-            return [], True
-        if level >= max_depth:
-            return [], False
-        t = _insert_t(prof, insert)
-        start = (left + t * (right - left))[None]
-        bead, _, ev, ok = train_to_level(loss, start, alpha * threshold, lr=lr, max_iter=max_iter, progress=False)
-        counters["grad"] += int(ev.sum())
-        counters["depth"] = max(counters["depth"], level + 1)
-        reached_flags.append(bool(ok[0]))
-        if bar is not None:
-            bar.update(1)
-        bead = bead[0]
-        beads_l, ok_l = connect(left, bead, seg_profile(left, bead), level + 1, False)
-        beads_r, ok_r = connect(bead, right, seg_profile(bead, right), level + 1, False)
-        return beads_l + [bead] + beads_r, ok_l and ok_r
-
-    try:
-        line = seg_profile(a, b)
-        inner, ok = connect(a, b, line, 0, not check_line_first)
-    finally:
-        if bar is not None:
-            bar.close()
-    nodes = torch.stack([a] + inner + [b])
-    res = _result(
-        "dss", loss, nodes, resolution=resolution, threshold=threshold, connected=ok,
-        grad_evals=counters["grad"], loss_evals=counters["loss"],
-        info={"depth": counters["depth"], "bead_reached": reached_flags, "line_max": float(line.max()),
-              "seconds": time.perf_counter() - t0, "alpha": alpha, "multiplier": multiplier, "insert": insert},
-    )
-    res.info["bead_losses"] = res.node_losses.tolist()
-    seg = res.profile[1:].view(-1, resolution).amax(dim=1) if res.num_beads > 1 else res.profile
-    res.info["segment_max"] = torch.maximum(seg, res.node_losses[:-1]).tolist()
-    return res
+    _check_level("dss", _checked_loss(loss, torch.stack([a, b]), "end points"), threshold)
+    return dss_many(loss, a[None], b[None], threshold=threshold, alpha=alpha, multiplier=multiplier,
+                    max_depth=max_depth, resolution=resolution, insert=insert, check_line_first=check_line_first,
+                    lr=lr, max_iter=max_iter, progress=progress)[0]
 
 
 def dss_many(
@@ -561,12 +520,13 @@ def dss_many(
     """Breadth-first DSS for ``R`` pairs at once: every level trains *all* pending beads of all pairs
     as one batch (:func:`train_to_level`) and checks all new segments in one batched evaluation.
 
-    Same algorithm, options and result as :func:`dss` (the beads are identical up to rounding,
-    because each bead depends only on its two neighbours); here ``theta_a``, ``theta_b`` are
+    The one implementation of DSS (:func:`dss` is its one-pair case): each bead depends only on
+    its two neighbours, so the breadth-first order gives the beads of Algorithm 1's depth-first
+    recursion; here ``theta_a``, ``theta_b`` are
     ``(R, P)`` and ``threshold`` is a number or ``(R,)`` (one level per pair).
 
     Returns:
-        a list of ``R`` :class:`PathResult` (``method="dss-bfs"``).
+        a list of ``R`` :class:`PathResult` (``method="dss"``).
     """
     A = as_tensor("theta_a", theta_a)
     B = as_tensor("theta_b", theta_b)
@@ -654,7 +614,7 @@ def dss_many(
     for r in range(R):
         nodes = torch.stack(beads[r])
         res = _result(
-            "dss-bfs", loss, nodes, resolution=resolution, threshold=float(thr[r]), connected=r not in failed,
+            "dss", loss, nodes, resolution=resolution, threshold=float(thr[r]), connected=r not in failed,
             grad_evals=grad[r], loss_evals=lossev[r],
             info={"depth": depth[r], "bead_reached": reached[r], "line_max": float(line[r].max()),
                   "seconds": seconds, "alpha": alpha, "multiplier": multiplier, "insert": insert, "pairs_in_batch": R},
@@ -664,11 +624,6 @@ def dss_many(
         res.info["segment_max"] = torch.maximum(seg, res.node_losses[:-1]).tolist()
         results.append(res)
     return results
-
-
-def _dss_bfs(loss: LossFn, theta_a, theta_b, **options) -> PathResult:
-    a, b = _endpoints(theta_a, theta_b)
-    return dss_many(loss, a[None], b[None], **options)[0]
 
 
 # ----------------------------------------------------------------------------- straight line
@@ -917,7 +872,7 @@ def neb(loss: LossFn, theta_a, theta_b, *, pivots: int = 9, steps: int = 1000, l
 #: Path finders by name; each is ``f(loss, theta_a, theta_b, **options) -> PathResult``.
 PATH_FINDERS: dict[str, Callable[..., PathResult]] = {
     "dss": dss,
-    "dss-bfs": _dss_bfs,
+    "dss-bfs": dss,  # the old name of the batched order, now the only one
     "line": straight_line,
     "bezier": bezier_curve,
     "polychain": polychain_curve,

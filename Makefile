@@ -33,7 +33,7 @@ _vendor/.stamp: scripts/fetch_vendor.sh _config.yml
 # The execution cache keys on a notebook's code only; clear it when valleylib or the recorded
 # measurements that pages read (benchmarks/results) change.
 define clear_stale_cache
-	@mkdir -p $(1); h=$$(cat valleylib/*.py valleylib/experiments/*.py benchmarks/results/*.json | sha256sum | cut -c1-16); \
+	@mkdir -p $(1); h=$$(cat $$(find valleylib -name "*.py" | sort) benchmarks/results/*.json | sha256sum | cut -c1-16); \
 	if [ "$$(cat $(1)/.valleylib-hash 2>/dev/null)" != "$$h" ]; then rm -rf $(1)/.jupyter_cache $(1)/.doctrees; echo "$$h" > $(1)/.valleylib-hash; fi
 endef
 

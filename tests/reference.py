@@ -86,7 +86,7 @@ def dss_depth_first(loss, a, b, *, threshold, alpha=0.95, multiplier=1.1, max_de
     """
     import torch
 
-    from valleylib.paths import _insert_t, interpolated_losses, train_to_level
+    from valleylib.paths import insert_position, interpolated_losses, train_to_level
 
     accept = multiplier * threshold
     grad = [0]
@@ -99,7 +99,7 @@ def dss_depth_first(loss, a, b, *, threshold, alpha=0.95, multiplier=1.1, max_de
             return [], True
         if level >= max_depth:
             return [], False
-        t = _insert_t(prof, insert)
+        t = insert_position(prof, insert)
         bead, _, ev, _ = train_to_level(loss, (left + t * (right - left))[None], alpha * threshold, lr=lr,
                                         max_iter=max_iter, progress=False)
         grad[0] += int(ev.sum())

@@ -11,10 +11,10 @@ from valleylib.mlp import cyclic_task, mlp_forward, mlp_init, mlp_loss, mlp_num_
 from valleylib.networks import two_layer
 from valleylib.paths import (
     PATH_FINDERS,
-    _insert_t,
     dss,
     dss_many,
     find_path,
+    insert_position,
     interpolated_losses,
     path_length,
     train_through_levels,
@@ -127,10 +127,10 @@ def test_dss_many_equals_one_pair_at_a_time():
 
 def test_insert_position():
     prof = torch.tensor([0.0, 1.0, 3.0, 2.0, 0.5], dtype=F64)  # grid t = 0, .25, .5, .75, 1
-    assert _insert_t(prof, "midpoint") == 0.5
-    assert _insert_t(prof, "argmax") == 0.5
+    assert insert_position(prof, "midpoint") == 0.5
+    assert insert_position(prof, "argmax") == 0.5
     prof2 = torch.tensor([5.0, 1.0, 0.0, 2.0, 6.0], dtype=F64)  # end points excluded from the argmax
-    assert _insert_t(prof2, "argmax") == 0.75
+    assert insert_position(prof2, "argmax") == 0.75
 
 
 def test_interpolated_losses_closed_form(bowl):

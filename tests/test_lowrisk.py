@@ -141,12 +141,12 @@ def test_straight_line_to_global():
 
 
 def test_label_end_points_on_known_critical_points():
-    """Safran-Shamir (6,6) spurious minimum -> spurious, its saddle -> saddle, teacher -> global, unconverged -> stall."""
+    """Safran-Shamir (6,6) spurious minimum -> spurious, its saddle -> saddle, teacher -> global, unconverged -> not converged."""
     V = torch.eye(6, dtype=f64)
     W = torch.stack([W6, V[torch.randperm(6, generator=torch.Generator().manual_seed(0))], W_SADDLE, W6])
     end = as_descent(W, V, [True, True, True, False])
     codes, lam = label_end_points(end, V)
-    assert [END_LABELS[c] for c in codes.tolist()] == ["spurious", "global", "saddle", "stall"]
+    assert [END_LABELS[c] for c in codes.tolist()] == ["spurious", "global", "saddle", "not converged"]
     assert float(lam[0]) == pytest.approx(0.0047004, abs=1e-6)
     assert float(lam[2]) == pytest.approx(-0.02296, abs=1e-4)
     assert math.isnan(float(lam[1])) and math.isnan(float(lam[3]))  # no Hessian needed there
@@ -161,7 +161,7 @@ def test_descend_and_width_sweep_statistics():
         assert row.runs == 12 and len(row.risks) == 12
         assert set(row.counts) == set(END_LABELS)
         assert sum(row.counts.values()) == 12
-        nbad = row.counts["spurious"] + row.counts["saddle"] + row.counts["stall"]
+        nbad = row.counts["spurious"] + row.counts["saddle"] + row.counts["not converged"]
         assert row.bad_fraction == nbad / 12
         assert row.spurious_fraction == row.counts["spurious"] / 12
         assert row.bad_ci == wilson_interval(nbad, 12)

@@ -44,7 +44,7 @@ def _rf(act, d, slope, se=0.01, first=-2.0, last=None):
 def _row(n, bad, runs=100, max_bad=0.0, spurious=None):
     spurious = bad if spurious is None else spurious
     return {"n": n, "runs": runs, "bad_fraction": bad / runs, "max_bad_risk": max_bad,
-            "counts": {"global": runs - bad, "spurious": spurious, "saddle": 0, "stall": bad - spurious},
+            "counts": {"global": runs - bad, "spurious": spurious, "saddle": 0, "not converged": bad - spurious},
             "max_spurious_risk": max_bad if spurious else 0.0}
 
 

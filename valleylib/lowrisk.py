@@ -11,7 +11,7 @@ Three tools:
     for each width :math:`n`, many Xavier starts descended at once (:func:`descend`), end points
     labelled ``global`` (risk below :math:`10^{-3}`), ``spurious`` (converged, risk at least
     :math:`10^{-3}`, :math:`\\lambda_{\\min}(\\nabla^2F) > 0`), ``saddle`` (converged, high risk,
-    :math:`\\lambda_{\\min}\\le 0`) or ``stall`` (iteration cap reached at high risk).
+    :math:`\\lambda_{\\min}\\le 0`) or ``not converged`` (iteration cap reached at high risk).
 :func:`start_certificate`
     our three-segment path (chapter *Low-risk confinement*): for a ReLU student with
     :math:`n \\ge k`, keep a set :math:`S` of :math:`n-k` rows, free the other :math:`k`. Segment 1
@@ -34,6 +34,7 @@ from typing import Optional, Sequence
 import torch
 
 from ._checks import batch_weights, check_positive_float, check_positive_int, tensor_arg
+from .endpoints import LABELS, end_point_codes
 from .gaussian import check_teacher, erf_kernel, gaussian_risk, kernel_name
 from .hessian import autodiff_hessian, hessian_min_eigenvalue
 from .networks import FAMILIES, draw_normal, make_teacher, xavier_init  # re-exported: their home is networks
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 #: End-point labels of :func:`label_end_points`, in the order of their integer codes.
-END_LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "stall")
+END_LABELS: tuple[str, ...] = LABELS  # one vocabulary: valleylib.endpoints
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,9 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
     """Codes into :data:`END_LABELS`, and :math:`\\lambda_{\\min}` where computed (``nan`` elsewhere).
 
     ``global``: risk below ``risk_threshold`` (converged or not: such runs are on their way to a
-    global minimum). For the others: ``stall`` if not converged; else ``spurious`` when the Hessian
-    is positive definite and ``saddle`` otherwise (ReLU: closed-form Hessian; erf: autograd).
+    global minimum). For the others: ``not converged`` if the run hit its cap; else ``spurious``
+    when the Hessian is positive definite and ``saddle`` otherwise (ReLU: closed-form Hessian; erf:
+    autograd). The rule is :func:`valleylib.endpoints.end_point_codes`.
     """
     if not isinstance(end, Descent):
         raise TypeError(
@@ -135,11 +137,7 @@ def label_end_points(end: Descent, V, *, activation: str = "relu", risk_threshol
 
             H = autodiff_hessian(erf_risk, Wh)  # all runs at once
             lam[conv_high] = torch.linalg.eigvalsh(H)[:, 0]
-    codes = torch.zeros(risk.shape, dtype=torch.long, device=risk.device)
-    codes[high & ~end.converged] = 3
-    codes[conv_high & (lam > 0)] = 1
-    codes[conv_high & ~(lam > 0)] = 2
-    return codes, lam
+    return end_point_codes(~high, end.converged, lam), lam
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ class SweepRow:
     Attributes:
         n: student width. runs: starts.
         counts: runs per label of :data:`END_LABELS`.
-        bad_fraction: fraction of runs ending at risk at least :math:`10^{-3}` (spurious, saddle or stall),
+        bad_fraction: fraction of runs ending at risk at least :math:`10^{-3}` (spurious, saddle or not converged),
             with its 95% Wilson interval ``bad_ci``.
         spurious_fraction: fraction certified-looking strict minima (``spurious`` label only).
         max_bad_risk, median_bad_risk: over the bad end points (``0.0`` when there are none).

@@ -34,6 +34,8 @@ import torch
 
 from ._checks import as_tensor, batch_weights, check_positive_float, check_positive_int
 from .descent import CONVERGED, GD, RUNNING, ActiveBatch, descend
+from .endpoints import LABELS as ENDPOINT_LABELS
+from .endpoints import end_point_codes
 from .hessian import hessian_min_eigenvalue, relu_population_hessian
 from .networks import teacher_identity, xavier_init  # re-exported: their home is networks
 from .population import (
@@ -60,7 +62,7 @@ TOL: float = 1e-9 / (2 * math.pi)
 #: End points with risk at least this are "bad" (``bad_minima_value_bound`` of the authors' code).
 RISK_THRESHOLD: float = 1e-3
 #: Classification labels, in the order of their integer codes.
-LABELS: tuple[str, ...] = ("global", "spurious", "saddle", "not converged")
+LABELS: tuple[str, ...] = ENDPOINT_LABELS  # one vocabulary: valleylib.endpoints
 
 
 @dataclass(frozen=True)
@@ -377,8 +379,4 @@ def classify(
     high = conv & (risk >= risk_threshold)
     if bool(high.any()):
         lam[high] = hessian_min_eigenvalue(W[high], V, chunk=chunk)
-    codes = torch.full(risk.shape, 3, dtype=torch.long, device=W.device)
-    codes[(conv & (risk < risk_threshold)) | dec] = 0
-    codes[high & (lam > 0)] = 1
-    codes[high & ~(lam > 0)] = 2
-    return codes, lam
+    return end_point_codes((conv & (risk < risk_threshold)) | dec, conv, lam), lam

@@ -433,10 +433,10 @@ def low_risk_sweep(family: str, rows: Sequence[dict], bounds: dict, k: int) -> T
     out = []
     for r, e in zip(rows, bounds["signed_median"]):
         c = r["counts"]
-        out.append((r["n"], r["bad_fraction"], _ci(r["bad_ci"]), f"{c['spurious']}/{c['saddle']}/{c['stall']}",
+        out.append((r["n"], r["bad_fraction"], _ci(r["bad_ci"]), f"{c['spurious']}/{c['saddle']}/{c['not converged']}",
                     r["max_bad_risk"], r["median_bad_risk"], e, nonneg.get(r["n"], bounds["zero_network"])))
     cols = [Column("n"), Column("bad", fmt=".2f"), Column("95% CI", align="right"),
-            Column("spurious / saddle / stall", align="right"), Column("max bad risk", fmt=".4f"),
+            Column("spurious / saddle / not converged", align="right"), Column("max bad risk", fmt=".4f"),
             Column("median bad risk", fmt=".4f"), Column("E(n)", fmt=".3f"), Column("E+(n−k)", fmt=".3f")]
     return Table(cols, out, title=f"{family} teacher, k = {k}, {rows[0]['runs']} runs per width")
 

@@ -278,7 +278,7 @@ def scorecard(result: dict) -> list:
             c = undecided(c, f"{x1} bad run(s) at n={first['n']}: even none at n={last['n']} gives p = {best:.2g}")
         checks.append(c)
         # "Lower" concerns points in valleys: converged end points with a positive definite Hessian.
-        # Runs stopped by the iteration cap (stalls) and saddles are where descent was, not minima.
+        # Runs stopped by the iteration cap (not converged) and saddles are where descent was, not minima.
         nspur = [r["counts"]["spurious"] for r in rows]
         higher = [r for r, x in zip(rows[1:], nspur[1:]) if x > 0]
         top = max((r["max_spurious_risk"] for r in higher), default=0.0)

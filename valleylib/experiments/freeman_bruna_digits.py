@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
 from ..heldout import held_out_loss
 from ..paths import dss_many, train_through_levels
 from ..scorecard import Check, check_true, undecided
+from ..storage import Parts
 from . import Experiment
 from .freeman_bruna import MIN_PAIRS_FOR_TREND
 
@@ -146,16 +148,43 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     loss = held_out_loss(train_ce, test_err)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     th0 = _init(2 * cfg.pairs, cfg.hidden, gen, dtype, dev)
-    T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
-                                       progress=progress, desc="digits: end points")
-    As, Bs, reached = [], [], []
-    for k in range(len(cfg.levels)):
-        good = torch.nonzero(ok[k]).flatten()
-        m = good.numel() // 2
-        As.append(T[k, good[:m]])
-        Bs.append(T[k, good[m: 2 * m]])
-        reached.append(m)
-    A, B = torch.cat(As), torch.cat(Bs)
+    # with out_dir, the end points and then the strings are kept in out_dir/freeman-bruna-digits-parts/
+    parts = Parts(Path(out_dir) / "freeman-bruna-digits-parts" if out_dir is not None else None, generator=gen)
+    key = {"config": asdict(cfg), "device": dev.type}
+
+    def end_points() -> dict:
+        T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
+                                           progress=progress, desc="digits: end points")
+        As, Bs, reached = [], [], []
+        for k in range(len(cfg.levels)):
+            good = torch.nonzero(ok[k]).flatten()
+            m = good.numel() // 2
+            As.append(T[k, good[:m]])
+            Bs.append(T[k, good[m: 2 * m]])
+            reached.append(m)
+        return {"A": torch.cat(As).tolist(), "B": torch.cat(Bs).tolist(), "reached": reached,
+                "endpoints_reached": [int(x) for x in ok.sum(1).tolist()]}
+
+    ends_part = parts.get("end-points", key, end_points)
+    reached = ends_part["reached"]
+    A = torch.tensor(ends_part["A"], dtype=dtype, device=dev).reshape(-1, P)
+    B = torch.tensor(ends_part["B"], dtype=dtype, device=dev).reshape(-1, P)
+    strings = parts.get("strings", key, lambda: _digits_rows(loss, A, B, reached, cfg, dtype, dev, progress))
+    rows = strings["rows"]
+    with torch.no_grad():
+        ends = torch.cat([A, B]) if A.shape[0] else th0
+        tr_ce = float(train_ce(ends).mean())
+        te_ce = float(test_ce(ends).mean())
+    return {"rows": rows, "hidden": cfg.hidden, "params": P, "train_points": int(xtr.shape[0]),
+            "test_points": int(xte.shape[0]),
+            "endpoints_reached": ends_part["endpoints_reached"],
+            "endpoint_train_ce_mean": tr_ce, "endpoint_test_ce_mean": te_ce,
+            "multiplier": cfg.multiplier,
+            "alpha": cfg.alpha, "seconds": time.perf_counter() - t0}
+
+
+def _digits_rows(loss, A, B, reached, cfg: Config, dtype, dev, progress) -> dict:
+    """The strings between the pairs of end points, level by level: ``{"rows": [...]}``."""
     res = []
     if A.shape[0]:
         thr = torch.cat([torch.full((n,), float(l0), dtype=dtype, device=dev)
@@ -178,16 +207,7 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
             "mean_normalized_length":
                 (sum(r.normalized_length for r in conn) / len(conn)) if conn else nan,
         })
-    with torch.no_grad():
-        ends = torch.cat([A, B]) if A.shape[0] else th0
-        tr_ce = float(train_ce(ends).mean())
-        te_ce = float(test_ce(ends).mean())
-    return {"rows": rows, "hidden": cfg.hidden, "params": P, "train_points": int(xtr.shape[0]),
-            "test_points": int(xte.shape[0]),
-            "endpoints_reached": [int(x) for x in ok.sum(1).tolist()],
-            "endpoint_train_ce_mean": tr_ce, "endpoint_test_ce_mean": te_ce,
-            "multiplier": cfg.multiplier,
-            "alpha": cfg.alpha, "seconds": time.perf_counter() - t0}
+    return {"rows": rows}
 
 
 #: Level of the one-sided permutation test that beads grow as L0 falls.

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -39,6 +40,7 @@ from ..heldout import held_out_loss
 from ..mlp import polynomial_task
 from ..paths import dss_many, interpolated_losses, train_through_levels
 from ..scorecard import Check, check_true, undecided
+from ..storage import Parts
 from . import Experiment
 from .freeman_bruna import DIGITISED, MIN_PAIRS_FOR_TREND
 
@@ -226,12 +228,37 @@ def _fit_rows(rows, gen, draws) -> dict:
     return out
 
 
+def _protocol_part(name, loss, th0, train_task, test_task, cfg: Config, gen, progress) -> dict:
+    """One protocol (``one_sample`` or ``held_out``): end points at every level, their strings, the fit."""
+    T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
+                                       progress=progress, desc=f"{name}: end points")
+    As, Bs, reached = [], [], []
+    for k in range(len(cfg.levels)):
+        good = torch.nonzero(ok[k]).flatten()
+        m = good.numel() // 2
+        As.append(T[k, good[:m]])
+        Bs.append(T[k, good[m : 2 * m]])
+        reached.append(m)
+    A, B = torch.cat(As), torch.cat(Bs)
+    other = test_task.loss if name == "one_sample" else train_task.loss
+    rows = _protocol_rows(loss, A, B, reached, cfg.levels, cfg, progress, test_loss=other)
+    with torch.no_grad():
+        ends = torch.cat([A, B]) if A.shape[0] else A
+        gap = (test_task.loss(ends) - train_task.loss(ends)) if ends.shape[0] else torch.zeros(0)
+    return {"rows": rows, "fit": _fit_rows(rows, gen, cfg.bootstrap),
+            "endpoint_test_minus_train_mean": float(gap.mean()) if gap.numel() else float("nan"),
+            "endpoint_test_minus_train_max_abs": float(gap.abs().max()) if gap.numel() else float("nan")}
+
+
 def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     """Run the parts; returns the JSON-serialisable result (keys in the module docstring)."""
     cfg = config
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     result: dict = {"seconds": {}}
+    # with out_dir, each finished protocol is kept in out_dir/freeman-bruna-protocol-parts/ for resuming
+    parts = Parts(Path(out_dir) / "freeman-bruna-protocol-parts" if out_dir is not None else None, generator=gen)
+    key = {"config": asdict(cfg), "device": dev.type}
     t0 = time.perf_counter()
     train_task = polynomial_task("quadratic", cfg.samples, seed=cfg.seed, device=dev)
     test_task = polynomial_task("quadratic", cfg.samples, seed=cfg.seed + 1, device=dev)
@@ -239,24 +266,8 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     th0 = train_task.init(2 * cfg.pairs, gen)
     protocols = {}
     for name, loss in (("one_sample", train_task.loss), ("held_out", heldout)):
-        T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
-                                           progress=progress, desc=f"{name}: end points")
-        As, Bs, reached = [], [], []
-        for k in range(len(cfg.levels)):
-            good = torch.nonzero(ok[k]).flatten()
-            m = good.numel() // 2
-            As.append(T[k, good[:m]])
-            Bs.append(T[k, good[m : 2 * m]])
-            reached.append(m)
-        A, B = torch.cat(As), torch.cat(Bs)
-        other = test_task.loss if name == "one_sample" else train_task.loss
-        rows = _protocol_rows(loss, A, B, reached, cfg.levels, cfg, progress, test_loss=other)
-        with torch.no_grad():
-            ends = torch.cat([A, B]) if A.shape[0] else A
-            gap = (test_task.loss(ends) - train_task.loss(ends)) if ends.shape[0] else torch.zeros(0)
-        protocols[name] = {"rows": rows, "fit": _fit_rows(rows, gen, cfg.bootstrap),
-                           "endpoint_test_minus_train_mean": float(gap.mean()) if gap.numel() else float("nan"),
-                           "endpoint_test_minus_train_max_abs": float(gap.abs().max()) if gap.numel() else float("nan")}
+        protocols[name] = parts.get(f"protocol-{name}", key, lambda name=name, loss=loss: _protocol_part(
+            name, loss, th0, train_task, test_task, cfg, gen, progress))
     result["protocols"] = protocols
     result["samples"] = cfg.samples
     result["multiplier"] = cfg.multiplier

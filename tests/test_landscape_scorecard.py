@@ -147,3 +147,20 @@ def test_undecided_checks_do_not_fail_a_report_but_failures_do():
     mk = lambda checks: Report("x", "smoke", "cpu", None, {}, checks, 0.0)
     assert mk([ok, nd]).passed and not mk([ok, nd, bad]).passed
     assert nd.to_dict()["pass"] is None
+
+
+def test_checks_are_found_by_key_never_by_claim_text():
+    from valleylib.scorecard import Check, FractionComparison, find_checks, fraction_family, undecided
+
+    a = Check("fraction, k=8 n=8 [5 runs hit the cap]", "s", 0.1, 0.1, None, True, key={"kind": "fraction", "k": 8})
+    b = undecided(Check("risks, k=8", "s", None, [], None, True, key={"kind": "risks", "k": 8}), "nothing found")
+    assert find_checks([a, b], kind="fraction") == [a] and find_checks([a, b], k=8) == [a, b]
+    assert find_checks([a, b], kind="fraction", k=9) == [] and find_checks([a, b], column="all") == []
+    assert b.reason == "nothing found" and b.key == {"kind": "risks", "k": 8} and b.passed is None
+    assert a.headline == "fraction, k=8 n=8" and b.headline == "risks, k=8"
+    with pytest.raises(ValueError, match="key"):
+        find_checks([a])
+    fam = fraction_family([FractionComparison("tiny", "s", 0, 3, 1, 1000, key={"kind": "fraction", "k": 1}),
+                           FractionComparison("big", "s", 300, 1000, 10, 1000, key={"kind": "fraction", "k": 2})])
+    assert [c.key["k"] for c in fam] == [1, 2]
+    assert fam[0].passed is None and fam[0].reason.startswith("too few runs") and fam[1].passed is False

@@ -8,13 +8,13 @@ probability at most ``FWER_LEVEL``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
 __all__ = [
     "Check", "FWER_LEVEL", "FractionComparison", "fisher_exact", "holm_adjusted",
     "compare_fractions", "fraction_family", "wilson_interval", "check_close", "check_true",
-    "undecided", "format_scorecard",
+    "undecided", "find_checks", "format_scorecard",
 ]
 
 #: Family-wise error level of the fraction comparisons of one scorecard (Holm step-down).
@@ -37,6 +37,10 @@ class Check:
         p_value: for a statistical test, its p-value (``None`` otherwise).
         p_adjusted: for a test inside a family, the Holm-adjusted p-value the verdict uses: the
             check fails when ``p_adjusted <= level`` (``None`` otherwise).
+        key: a stable identity for code that looks a check up (``{"kind": "fraction", "k": 8,
+            "n": 8, "column": "all"}``; empty when the experiment gives none): pages and tables
+            select checks by key (:func:`find_checks`), never by the text of the claim.
+        reason: why an undecided check (``passed is None``) is n/a (also appended to the claim).
     """
 
     claim: str
@@ -47,6 +51,17 @@ class Check:
     passed: Optional[bool]
     p_value: Optional[float] = None
     p_adjusted: Optional[float] = None
+    key: dict = field(default_factory=dict)
+    reason: Optional[str] = None
+
+    @property
+    def headline(self) -> str:
+        """The claim without its bracketed notes (an n/a reason, a safety-cap remark)."""
+        return self.claim.split(" [")[0]
+
+    def matches(self, **key: Any) -> bool:
+        """Whether every ``name=value`` given is in :attr:`key` (``c.matches(kind="fraction", k=8)``)."""
+        return all(name in self.key and self.key[name] == value for name, value in key.items())
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -153,6 +168,7 @@ class FractionComparison:
         published_runs: the published number of runs :math:`M`.
         count_range: ``(low, high)`` counts our data allow (e.g. runs stopped by a safety cap that
             might end either way); the row must pass for both ends. Default ``(count, count)``.
+        key: the :attr:`Check.key` of the check it becomes.
     """
 
     claim: str
@@ -162,6 +178,7 @@ class FractionComparison:
     published_count: int
     published_runs: int
     count_range: Optional[tuple[int, int]] = None
+    key: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_count("runs", self.runs, 1)
@@ -206,16 +223,17 @@ def fraction_family(rows: Sequence[FractionComparison], level: float = FWER_LEVE
     adjusted = holm_adjusted(raw)
     checks = []
     for r, p, q in zip(rows, raw, adjusted):
-        claim = r.claim
+        claim, reason = r.claim, None
+        passed: Optional[bool] = None
         if q <= level:
-            passed: Optional[bool] = False
+            passed = False
         elif r.p_zero <= level / m:
             passed = True
         else:
-            passed = None
-            claim += f" [n/a: too few runs: 0 of {r.runs} gives p = {r.p_zero:.2g} > {level:g}/{m}]"
+            reason = f"too few runs: 0 of {r.runs} gives p = {r.p_zero:.2g} > {level:g}/{m}"
+            claim += f" [n/a: {reason}]"
         checks.append(Check(claim, r.source, r.published_count / r.published_runs, r.count / r.runs,
-                            None, passed, p, q))
+                            None, passed, p, q, dict(r.key), reason))
     return checks
 
 
@@ -274,9 +292,22 @@ def check_true(claim: str, source: str, measured: Any, passed: bool, published: 
 
 
 def undecided(check: Check, reason: str) -> Check:
-    """The same check marked as not decided at this size, with the reason appended to the claim."""
+    """The same check marked as not decided at this size, with the reason appended to the claim
+    and kept in :attr:`Check.reason`."""
     return Check(f"{check.claim} [n/a: {reason}]", check.source, check.published, check.measured,
-                 check.tolerance, None, check.p_value, check.p_adjusted)
+                 check.tolerance, None, check.p_value, check.p_adjusted, dict(check.key), reason)
+
+
+def find_checks(checks: Iterable[Check], **key: Any) -> list[Check]:
+    """The checks whose :attr:`Check.key` holds every ``name=value`` given, in order.
+
+    >>> c = Check("fraction, k=8 n=8", "paper", 0.1, 0.1, None, True, key={"kind": "fraction", "k": 8})
+    >>> [x.claim for x in find_checks([c], kind="fraction", k=8)], find_checks([c], k=9)
+    (['fraction, k=8 n=8'], [])
+    """
+    if not key:
+        raise ValueError("key: expected at least one name=value to look checks up by")
+    return [c for c in checks if c.matches(**key)]
 
 
 def format_scorecard(checks: Iterable[Check]) -> str:

@@ -277,15 +277,12 @@ def safran_shamir_fractions(report: Any) -> Table:
     is on each scorecard :class:`~valleylib.scorecard.Check` (``p_value``).
     """
     from .experiments.safran_shamir import INFERRED_ZERO, PUBLISHED, PUBLISHED_CERTIFIED, row_counts
-
-    fractions = [c for c in report.scorecard if c.claim.startswith("fraction")]
+    from .scorecard import find_checks
 
     def find(key: tuple, certified: bool) -> Any:
-        tag = f"k={key[0]} n={key[1]} "
-        for c in fractions:
-            if tag in c.claim and (("certified" in c.claim) if certified else ("all runs" in c.claim)):
-                return c
-        return None
+        found = find_checks(report.scorecard, kind="fraction", k=key[0], n=key[1],
+                            column="certified" if certified else "all")
+        return found[0] if found else None
 
     out = []
     for r in report.result["rows"]:

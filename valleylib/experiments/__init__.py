@@ -72,6 +72,13 @@ class Report:
         """No check failed (undecided checks, ``passed is None``, do not fail a report)."""
         return all(c.passed is not False for c in self.scorecard)
 
+    def find(self, **key: Any) -> list:
+        """The checks whose :attr:`~valleylib.scorecard.Check.key` holds every ``name=value``
+        given (``report.find(kind="fraction", k=8, n=8)``), in scorecard order."""
+        from ..scorecard import find_checks
+
+        return find_checks(self.scorecard, **key)
+
     def table(self) -> Table:
         """The scorecard as a :class:`~valleylib.tables.Table` (HTML in a notebook, text by ``str``)."""
         return scorecard_table(self.scorecard, title=f"Scorecard: {self.name} at the {self.budget!r} budget")

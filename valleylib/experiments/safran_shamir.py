@@ -15,7 +15,7 @@ rows run side by side in that many processes of one thread each.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -311,18 +311,21 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
             rows_cmp.append(FractionComparison(
                 f"fraction of all runs at risk >= 1e-3, {where}{cap}",
                 src + ", runs with F >= 1e-3",
-                c["bad"], c["runs"], bad_pub, PUBLISHED_RUNS, c["bad_range"]))
+                c["bad"], c["runs"], bad_pub, PUBLISHED_RUNS, c["bad_range"],
+                key={"kind": "fraction", "k": key[0], "n": key[1], "column": "all"}))
             slots.append(len(rows_cmp) - 1)
             rows_cmp.append(FractionComparison(
                 f"fraction of runs at a certified spurious minimum, {where}{cap}",
                 src + ", certified",
-                c["certified"], c["runs"], cert_pub, PUBLISHED_RUNS, c["certified_range"]))
+                c["certified"], c["runs"], cert_pub, PUBLISHED_RUNS, c["certified_range"],
+                key={"kind": "fraction", "k": key[0], "n": key[1], "column": "certified"}))
             slots.append(len(rows_cmp) - 1)
         elif key in INFERRED_ZERO:
             rows_cmp.append(FractionComparison(
                 f"fraction of all runs at risk >= 1e-3, {where}{cap}",
                 "no released result file: 0% inferred by us, not a published number",
-                c["bad"], c["runs"], 0, PUBLISHED_RUNS, c["bad_range"]))
+                c["bad"], c["runs"], 0, PUBLISHED_RUNS, c["bad_range"],
+                key={"kind": "fraction", "k": key[0], "n": key[1], "column": "all", "inferred": True}))
             slots.append(len(rows_cmp) - 1)
         if key[0] == key[1] and key[0] in PUBLISHED_RISKS:
             pub, tol = PUBLISHED_RISKS[key[0]]
@@ -332,6 +335,7 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
                 f"every certified spurious risk found at k=n={key[0]} is a published one (to ±{tol:g})",
                 "Safran & Shamir 2018, authors' released result files (papers.md §1.5)",
                 ours, not far, published=list(pub))
+            check = replace(check, key={"kind": "certified risks", "k": key[0], "n": key[1]})
             if not ours:
                 check = undecided(check, "no certified spurious minimum found in this run")
             slots.append(check)

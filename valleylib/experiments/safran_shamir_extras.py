@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -178,15 +178,16 @@ def averages_scorecard(result: dict) -> list[Check]:
             pub = PUBLISHED_AVERAGES[key][idx]
             claim = (f"{label} of the certified spurious minima, k={key[0]} n={key[1]} "
                      f"({row['runs']} runs, run-weighted)")
+            ckey = {"kind": "average", "quantity": name, "k": key[0], "n": key[1]}
             if avg["runs"] == 0:
-                checks.append(undecided(Check(claim, _SRC_TABLE, pub, None, None, None),
+                checks.append(undecided(Check(claim, _SRC_TABLE, pub, None, None, None, key=ckey),
                                         "no certified spurious minimum in this row"))
                 continue
             method = LAMBDA_METHOD_ALLOWANCE if name == "lambda" else 0.0
             tol = _average_tolerance(avg, avg[name + "_sd"], key, method)
             measured = avg[name]
             ok = bool(math.isfinite(measured) and abs(measured - pub) <= tol)
-            check = Check(claim, _SRC_TABLE, pub, measured, tol, ok)
+            check = Check(claim, _SRC_TABLE, pub, measured, tol, ok, key=ckey)
             if PUBLISHED_FAMILIES[key] > 1 and avg["families"] < 2:
                 check = undecided(check, f"{avg['families']} certified family found, the authors "
                                          f"had {PUBLISHED_FAMILIES[key]}: no mixture to average")
@@ -413,16 +414,18 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
     for e in result["embedding"]:
         where = f"k=n={e['k']}"
         if e["m"] is None:
-            c = check_true(f"embedded minimum of {where} certified in d > k", _SRC_DIM, None, False)
+            c = replace(check_true(f"embedded minimum of {where} certified in d > k", _SRC_DIM, None, False),
+                        key={"kind": "embedded", "k": e["k"]})
             checks.append(undecided(c, f"no certified minimum of {where} to embed ({e['source']})"))
             continue
         tag = f"{where} family {e['family']}, d={e['d']} (m={e['m']})"
-        checks.append(check_true(
+        ekey = {"k": e["k"], "family": e["family"], "d": e["d"], "m": e["m"]}
+        checks.append(replace(check_true(
             f"embedded minimum of {tag} is a certified spurious minimum", _SRC_DIM,
-            e["certificate_d"], e["certified_d"], published="certified"))
+            e["certificate_d"], e["certified_d"], published="certified"), key={"kind": "embedded", **ekey}))
         gap = abs(e["risk_d"] - e["risk_k"])
         checks.append(Check(f"embedding keeps the risk, {tag}", "closed form (zero-padding)",
-                            e["risk_k"], e["risk_d"], 1e-12, bool(gap <= 1e-12)))
+                            e["risk_k"], e["risk_d"], 1e-12, bool(gap <= 1e-12), key={"kind": "embedding risk", **ekey}))
     comps: list[FractionComparison] = []
     slots: list = []
     by = {(r["k"], r["d"]): r for r in result["sweep"]}
@@ -434,7 +437,8 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
             comps.append(FractionComparison(
                 f"fraction at risk >= 1e-3, orthonormal teacher, k=n={k}, d={d} against d=k "
                 f"({o['runs']} vs {ref['runs']} runs)", _SRC_OURS_DIM,
-                o["bad"], o["runs"], ref["bad"], ref["runs"], _range(o)))
+                o["bad"], o["runs"], ref["bad"], ref["runs"], _range(o),
+                key={"kind": "fraction", "teacher": "orthonormal", "k": k, "d": d}))
             slots.append(len(comps) - 1)
             if k in ssx.PUBLISHED_RISKS:
                 pub, tol = ssx.PUBLISHED_RISKS[k]
@@ -444,6 +448,7 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
                                f"d = k one (to ±{tol:g})",
                                "our hypothesis; the risks: " + _SRC_TABLE, ours, not far,
                                published=list(pub))
+                c = replace(c, key={"kind": "certified risks", "teacher": "orthonormal", "k": k, "d": d})
                 slots.append(c if ours else undecided(c, "no certified spurious minimum at this d"))
     for k in sorted({r["k"] for r in result["sweep"]}):
         d = max(r["d"] for r in result["sweep"] if r["k"] == k)
@@ -455,6 +460,7 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
         ex = check_true(
             f"GD reaches a certified spurious minimum of a random teacher v_j ~ N(0, I/d), "
             f"k=n={k}, d={d}", _SRC_COROLLARY, q["certified"], q["certified"] > 0, published="> 0")
+        ex = replace(ex, key={"kind": "random teacher reaches", "k": k, "d": d})
         if q["certified"] == 0 and miss > level:
             ex = undecided(ex, f"none certified, but at the orthonormal teacher's rate none of "
                                f"{q['runs']} runs has probability {miss:.2g} > {level:g}")
@@ -462,7 +468,8 @@ def scorecard(result: dict, level: float = FWER_LEVEL) -> list[Check]:
         comps.append(FractionComparison(
             f"fraction at risk >= 1e-3, random teachers v_j ~ N(0, I/d) against orthonormal, "
             f"k=n={k}, d={d} ({q['runs']} vs {o['runs']} runs)", _SRC_RANDOM,
-            q["bad"], q["runs"], o["bad"], o["runs"], _range(q)))
+            q["bad"], q["runs"], o["bad"], o["runs"], _range(q),
+            key={"kind": "fraction", "teacher": "random", "k": k, "d": d}))
         slots.append(len(comps) - 1)
     fam = fraction_family(comps, level) if comps else []
     checks += [fam[s] if isinstance(s, int) else s for s in slots]

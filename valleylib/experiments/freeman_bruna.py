@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -384,10 +384,11 @@ def scorecard(result: dict) -> list[Check]:
     spike = [r for r in result["polynomial"]["cubic"] if 0.15 <= r["L0"] <= 0.17 and r["pairs"] > 0 and r["connected_fraction"] > 0]
     if spike:
         top = max(spike, key=lambda r: r["mean_normalized_length"])
-        checks.append(check_true(
+        checks.append(replace(check_true(
             "cubic: normalized length spikes above 1.5 for some L0 in [0.15, 0.17] while beads stay at most 5", SOURCE,
             f"{top['mean_normalized_length']:.3f} at L0={top['L0']} with {top['mean_beads']:.2f} beads",
-            top["mean_normalized_length"] > 1.5 and top["mean_beads"] <= 5, published="2.56 at L0=0.158, 3.1-3.8 beads (digitised)"))
+            top["mean_normalized_length"] > 1.5 and top["mean_beads"] <= 5, published="2.56 at L0=0.158, 3.1-3.8 beads (digitised)"),
+            key={"kind": "cubic spike"}))
         # ... and falls back. Two checks: the shape (some higher level is back near a straight
         # segment; a spike that never falls fails it), and the paper's location (the digitised
         # curve is at 1.02 by L0 = 0.168: the first level from DROP_FROM on, above the spike).

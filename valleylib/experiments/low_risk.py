@@ -20,7 +20,7 @@ Four parts, one result dictionary:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -286,6 +286,7 @@ def scorecard(result: dict) -> list:
                        "Venturi et al. (abstract): confined to low risk",
                        {"n = k": first["max_spurious_risk"], "n > k": top, "widths with spurious end points": [r["n"] for r in higher]},
                        top < first["max_spurious_risk"])
+        c = replace(c, key={"kind": "spurious risks fall", "family": family})
         if nspur[0] == 0:
             c = undecided(c, f"no spurious end point at n={first['n']}")
         elif not higher:

@@ -166,3 +166,14 @@ def test_to_jsonable_handles_tensors_and_nan():
     import torch
 
     assert to_jsonable({"a": torch.tensor([1.0, 2.0]), "b": (1, float("nan"))}) == {"a": [1.0, 2.0], "b": [1, "nan"]}
+
+
+def test_a_report_gives_its_figures_one_way():
+    import matplotlib.pyplot as plt
+
+    from valleylib.experiments import get_experiment, reproduce
+
+    report = reproduce("intro", "smoke", device="cpu", progress=False)
+    figs = report.figures()
+    assert set(figs) == set(get_experiment("intro").figures(report.result)) and figs
+    plt.close("all")

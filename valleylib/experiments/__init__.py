@@ -72,6 +72,11 @@ class Report:
         """No check failed (undecided checks, ``passed is None``, do not fail a report)."""
         return all(c.passed is not False for c in self.scorecard)
 
+    def figures(self) -> dict:
+        """The experiment's figures of this run, by name (``report.figures()["fraction"]``): the
+        one way pages get them."""
+        return get_experiment(self.name).figures(self.result)
+
     def find(self, **key: Any) -> list:
         """The checks whose :attr:`~valleylib.scorecard.Check.key` holds every ``name=value``
         given (``report.find(kind="fraction", k=8, n=8)``), in scorecard order."""

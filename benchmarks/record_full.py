@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parent))
 import torch  # noqa: E402
 
 from valleylib.experiments import reproduce  # noqa: E402
-from valleylib.full_runs import record_full_run  # noqa: E402
+from valleylib.full_runs import code_hash, record_full_run  # noqa: E402
 
 
 def machine(device: str, workers: int) -> str:
@@ -44,6 +44,7 @@ def main() -> None:
     p.add_argument("--note", action="append", default=[], help="a line for the record's summary")
     args = p.parse_args()
     workers = int(os.environ.get("VALLEYLIB_WORKERS", "1"))
+    sources = code_hash()  # the code that runs, taken before a long run
     t = time.perf_counter()
     report = reproduce(args.name, "full", device=args.device, out=args.out)
     wall = time.perf_counter() - t
@@ -63,7 +64,7 @@ def main() -> None:
 
     dev = str(torch.device(args.device) if args.device else default_device())
     path = record_full_run(report, seconds=wall, machine=machine(dev, workers),
-                           folder=HERE / "results", notes=tuple(notes))
+                           folder=HERE / "results", notes=tuple(notes), sources=sources)
     print("wrote", path, f"({wall / 60:.1f} min)")
 
 

@@ -221,6 +221,12 @@ def full_run_table(name: str, live: Any = None) -> Any:
     print("Today's code computes the recorded probe: "
           + ("yes (the record is current)." if current else "NO: the record is stale (rerun it)."))
     full = run.report().scorecard
+    verdicts = [c.passed for c in full]
+    print(f"At full scale: {verdicts.count(True)} checks pass, {verdicts.count(False)} fail, "
+          f"{verdicts.count(None)} are n/a.")
+    for c in full:
+        if c.passed is False:
+            print(f"  fails at full scale: {c.headline} (measured {c.measured}, published {c.published})")
     pairs = _match_claims(full, live.scorecard if live is not None else [])
     rows = []
     for f, m in pairs:
@@ -243,10 +249,11 @@ def full_run_table(name: str, live: Any = None) -> Any:
 
 
 def record_full_run(report: Any, *, seconds: float, machine: str, folder: Path,
-                    notes: tuple[str, ...] = ()) -> Path:
+                    notes: tuple[str, ...] = (), sources: Optional[str] = None) -> Path:
     """Write ``report`` (a full-budget :class:`~valleylib.experiments.Report` or its dict) as the
     record ``folder/full-NAME.json`` (atomically), with its fingerprints and ``seconds`` of wall
-    time on ``machine``."""
+    time on ``machine``. ``sources`` is the :func:`code_hash` taken when the run started (the
+    code that ran, even if files changed during a long run); default: now."""
     from .storage import write_json
 
     rep = report if isinstance(report, dict) else report.to_dict()
@@ -262,7 +269,7 @@ def record_full_run(report: Any, *, seconds: float, machine: str, folder: Path,
     summary_probe = probe(name)
     data = {"report": rep, "seconds": float(seconds), "fingerprint": _digest(summary_probe),
             "probe": summary_probe,
-            "code_hash": code_hash(), "python": platform.python_version(),
+            "code_hash": sources if sources is not None else code_hash(), "python": platform.python_version(),
             "torch": torch.__version__, "cpu_count": os.cpu_count()}
     return write_json(Path(folder) / f"{PREFIX}{name}.json", {
         "benchmark": PREFIX + name, "date": _dt.date.today().isoformat(), "machine": machine,

@@ -31,6 +31,7 @@ import torch
 
 from ..heldout import held_out_loss
 from ..paths import dss_many, train_through_levels
+from ..paths.levels import pair_end_points
 from ..scorecard import Check, check_true, undecided
 from ..storage import Parts
 from . import Experiment
@@ -155,14 +156,8 @@ def run(config: Config, *, device, out_dir=None, progress=None) -> dict:
     def end_points() -> dict:
         T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
                                            progress=progress, desc="digits: end points")
-        As, Bs, reached = [], [], []
-        for k in range(len(cfg.levels)):
-            good = torch.nonzero(ok[k]).flatten()
-            m = good.numel() // 2
-            As.append(T[k, good[:m]])
-            Bs.append(T[k, good[m: 2 * m]])
-            reached.append(m)
-        return {"A": torch.cat(As).tolist(), "B": torch.cat(Bs).tolist(), "reached": reached,
+        A, B, reached = pair_end_points(T, ok)
+        return {"A": A.tolist(), "B": B.tolist(), "reached": reached,
                 "endpoints_reached": [int(x) for x in ok.sum(1).tolist()]}
 
     ends_part = parts.get("end-points", key, end_points)

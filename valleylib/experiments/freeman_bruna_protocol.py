@@ -39,6 +39,7 @@ import torch
 from ..heldout import held_out_loss
 from ..mlp import polynomial_task
 from ..paths import dss_many, interpolated_losses, train_through_levels
+from ..paths.levels import pair_end_points
 from ..scorecard import Check, check_true, undecided
 from ..storage import Parts
 from . import Experiment
@@ -232,14 +233,7 @@ def _protocol_part(name, loss, th0, train_task, test_task, cfg: Config, gen, pro
     """One protocol (``one_sample`` or ``held_out``): end points at every level, their strings, the fit."""
     T, _, _, ok = train_through_levels(loss, th0, cfg.levels, lr=cfg.lr, max_iter=cfg.endpoint_iter,
                                        progress=progress, desc=f"{name}: end points")
-    As, Bs, reached = [], [], []
-    for k in range(len(cfg.levels)):
-        good = torch.nonzero(ok[k]).flatten()
-        m = good.numel() // 2
-        As.append(T[k, good[:m]])
-        Bs.append(T[k, good[m : 2 * m]])
-        reached.append(m)
-    A, B = torch.cat(As), torch.cat(Bs)
+    A, B, reached = pair_end_points(T, ok)
     other = test_task.loss if name == "one_sample" else train_task.loss
     rows = _protocol_rows(loss, A, B, reached, cfg.levels, cfg, progress, test_loss=other)
     with torch.no_grad():

@@ -18,7 +18,7 @@ from .._checks import (
 from ..descent import Adam, autograd_loss_grad, descend
 from .core import LossFn
 
-__all__ = ["train_to_level", "train_through_levels"]
+__all__ = ["train_to_level", "train_through_levels", "pair_end_points"]
 
 
 def _check_batched(loss, g, p) -> None:
@@ -136,3 +136,20 @@ def train_through_levels(
     inv = torch.empty(len(lv), dtype=torch.long, device=theta0.device)
     inv[torch.tensor(order, device=theta0.device)] = torch.arange(len(lv), device=theta0.device)
     return out[inv], out_loss[inv], evals[inv], reached[inv]
+
+
+def pair_end_points(T: torch.Tensor, ok: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Pairs of end points per level, from :func:`train_through_levels`' ``(T, ..., ok)``.
+
+    At level ``l`` the runs that reached it (``ok[l]``) are split in order, the first half against
+    the second: ``A``, ``B`` stack the pairs of every level, ``reached[l]`` is the number of pairs at
+    level ``l`` (an odd run out is left alone).
+    """
+    As, Bs, reached = [], [], []
+    for k in range(T.shape[0]):
+        good = torch.nonzero(ok[k]).flatten()
+        m = good.numel() // 2
+        As.append(T[k, good[:m]])
+        Bs.append(T[k, good[m : 2 * m]])
+        reached.append(m)
+    return torch.cat(As), torch.cat(Bs), reached
